@@ -1,0 +1,114 @@
+"""Check every chapter against the house rules that a build alone does not enforce.
+
+Run ``python -m booktools.checks`` from the book root (the test suite runs it too). Each
+problem is reported as ``file: message``; the exit status is 1 when there is any.
+
+Rules checked, per page in ``chapters/``:
+
+* it opens (after its front matter) with a label, ``(my-label)=``, then a ``#`` heading;
+* every key in a ``{cite}`` role exists in ``references.bib``;
+* every name shown with a ``{glue}`` role or directive is glued in one of its code cells;
+* it is listed in ``_toc.yml`` (pages whose name starts with ``_`` are templates, not pages).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CHAPTER_FOLDER = "chapters"
+
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+_TOP_LABEL = re.compile(r"\A\s*\(([A-Za-z0-9][\w.:-]*)\)=\n#\s+\S")
+_CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+_BIB_KEY = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
+_GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
+_GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)", re.MULTILINE)
+_GLUE_CALL = re.compile(r"\bglue\(\s*(?:name\s*=\s*)?[\"']([^\"']+)[\"']")
+_CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def bibliography_keys(bib_file: Path) -> set[str]:
+    """Citation keys defined in a BibTeX file."""
+    return set(_BIB_KEY.findall(bib_file.read_text(encoding="utf-8")))
+
+
+def toc_files(toc_file: Path) -> set[str]:
+    """Every ``file:`` (and the ``root:``) of a Jupyter Book ``_toc.yml``, without suffix."""
+    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8")) or {}
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    found.add(str(Path(value).with_suffix("")))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(toc)
+    return found
+
+
+def check_page(path: Path, root: Path, bib_keys: set[str], listed: set[str]) -> list[Problem]:
+    """Problems of one page; ``path`` lies under ``root``."""
+    text = path.read_text(encoding="utf-8")
+    body = _FRONT_MATTER.sub("", text, count=1)
+    problems = []
+    if not _TOP_LABEL.match(body):
+        problems.append(Problem(path, "does not open with a label line such as "
+                                      "'(my-chapter)=' followed by a '# Title' heading"))
+    cited = {key.strip() for keys in _CITE_ROLE.findall(body) for key in keys.split(",")}
+    for key in sorted(cited - bib_keys):
+        problems.append(Problem(path, f"cites '{key}', which is not in references.bib"))
+    shown = set(_GLUE_ROLE.findall(body)) | set(_GLUE_DIRECTIVE.findall(body))
+    defined = {name for cell in _CODE_CELL.findall(body) for name in _GLUE_CALL.findall(cell)}
+    for name in sorted(shown - defined):
+        problems.append(Problem(path, f"shows glued name '{name}' but no code cell glues it"))
+    if not path.name.startswith("_"):
+        entry = path.relative_to(root).with_suffix("").as_posix()
+        if entry not in listed:
+            problems.append(Problem(path, f"is not listed in _toc.yml (add '- file: {entry}')"))
+    return problems
+
+
+def check_book(root: Path) -> list[Problem]:
+    """Problems of every page in ``root/chapters``."""
+    bib_keys = bibliography_keys(root / "references.bib")
+    listed = toc_files(root / "_toc.yml")
+    problems = []
+    for path in sorted((root / CHAPTER_FOLDER).glob("*.md")):
+        problems.extend(check_page(path, root, bib_keys, listed))
+    for entry in sorted(listed):
+        if not (root / entry).with_suffix(".md").is_file():
+            problems.append(Problem(root / "_toc.yml", f"lists '{entry}', which does not exist"))
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[0]) if argv else Path.cwd()
+    problems = check_book(root)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) in the chapters of {root.resolve()}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

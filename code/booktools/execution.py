@@ -1,0 +1,71 @@
+"""How chapters are executed: one environment and one cache, shared by tests and build.
+
+Both the nbval run of the test suite and the myst-nb run of the book build start their
+kernels from the process that calls :func:`prepare`, so both see the same environment and
+fill the same jupyter-cache. myst-nb keys its cache on the code cells only; the cache is
+therefore emptied whenever anything else that decides a chapter's output changes: the
+``code/`` package, the pinned requirements or the project metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+#: Environment every kernel starts with: hash seed and thread counts fixed, progress bars off.
+KERNEL_ENVIRONMENT = {
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "2",
+    "MKL_NUM_THREADS": "2",
+    "EMERGENCE_NONINTERACTIVE": "1",
+}
+
+#: Paths, relative to the book root, whose content decides what a chapter prints.
+EXECUTION_INPUTS = ("code", "requirements.txt", "pyproject.toml")
+
+_STAMP_NAME = "inputs.sha256"
+_IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
+
+
+def inputs_fingerprint(root: Path) -> str:
+    """SHA-256 over the names and bytes of every file in :data:`EXECUTION_INPUTS`."""
+    digest = hashlib.sha256()
+    for name in EXECUTION_INPUTS:
+        base = root / name
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        for path in files:
+            relative = path.relative_to(root)
+            if _IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
+                continue
+            if any(part.endswith(".egg-info") for part in relative.parts):
+                continue
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def default_cache(root: Path) -> Path:
+    """Where myst-nb keeps its jupyter-cache when ``_config.yml`` names none."""
+    return root / "_build" / ".jupyter_cache"
+
+
+def ensure_fresh_cache(cache: Path, fingerprint: str) -> bool:
+    """Delete ``cache`` unless it was filled with the same inputs; return True if deleted."""
+    stamp = cache / _STAMP_NAME
+    if stamp.is_file() and stamp.read_text().strip() == fingerprint:
+        return False
+    deleted = cache.exists()
+    if deleted:
+        shutil.rmtree(cache)
+    cache.mkdir(parents=True)
+    stamp.write_text(fingerprint + "\n")
+    return deleted
+
+
+def prepare(root: Path, cache: Path) -> str:
+    """Set the kernel environment and empty a stale cache; return the inputs' fingerprint."""
+    os.environ.update(KERNEL_ENVIRONMENT)
+    fingerprint = inputs_fingerprint(root)
+    ensure_fresh_cache(cache, fingerprint)
+    return fingerprint

@@ -1,0 +1,82 @@
+"""The whole book builds with zero warnings, and its HTML is complete.
+
+These tests run after every chapter has executed under nbval (see booktools.pytest_chapters),
+so the build renders the outputs of that run from the jupyter-cache instead of executing the
+chapters a second time.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from booktools.checks import toc_files
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
+
+
+@pytest.fixture(scope="module")
+def build() -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", ".", "--all", "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=3600,
+    )
+
+
+@pytest.fixture(scope="module")
+def pages(build) -> dict[str, BeautifulSoup]:
+    return {entry: BeautifulSoup((HTML / f"{entry}.html").read_text(encoding="utf-8"),
+                                 "html.parser")
+            for entry in sorted(toc_files(ROOT / "_toc.yml"))
+            if (HTML / f"{entry}.html").is_file()}
+
+
+def test_book_builds_with_zero_warnings(build):
+    log = build.stdout + build.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert build.returncode == 0, "\n".join(warnings) or log[-5000:]
+    assert re.search(r"build succeeded\.", log), log[-2000:]
+
+
+def test_every_page_in_the_toc_was_built(build):
+    missing = [entry for entry in toc_files(ROOT / "_toc.yml")
+               if not (HTML / f"{entry}.html").is_file()]
+    assert missing == []
+
+
+def test_no_page_shows_an_execution_error(pages):
+    for entry, soup in pages.items():
+        errors = soup.select(".output.traceback, .output.error, .output.stderr")
+        assert errors == [], f"{entry} shows an error output: {errors[0].get_text()[:500]}"
+        assert "Traceback (most recent call last)" not in soup.get_text(), entry
+
+
+def test_every_referenced_image_exists(pages):
+    for entry, soup in pages.items():
+        page = HTML / f"{entry}.html"
+        for image in soup.find_all("img"):
+            source = urlparse(image.get("src", ""))
+            if source.scheme in ("http", "https", "data"):
+                continue
+            assert (page.parent / unquote(source.path)).is_file(), f"{entry}: {image['src']}"
+
+
+def test_executable_chapters_show_figures_and_glued_numbers(pages):
+    chapter = pages["chapters/what-is-emergence"]
+    assert chapter.select(".cell_output img"), "the chapter's figures are missing"
+    text = chapter.get_text()
+    assert "decades of model size" in text and "{glue" not in text
+
+
+def test_status_page_lists_every_executed_chapter(pages):
+    table = pages["chapters/status"].find("table")
+    assert table is not None, "the execution table is missing"
+    assert "what-is-emergence" in table.get_text()

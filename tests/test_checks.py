@@ -1,0 +1,89 @@
+from pathlib import Path
+
+from booktools.checks import check_book, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD_CHAPTER = """\
+---
+kernelspec:
+  name: python3
+---
+
+(good)=
+# A good chapter
+
+As {cite:p}`known2020` found, the answer is {glue:text}`answer:.1f`.
+
+```{code-cell} ipython3
+from myst_nb import glue
+glue("answer", 42.0, display=False)
+```
+"""
+
+
+def make_book(root: Path, chapter: str, toc_entry: str = "chapters/chapter") -> Path:
+    (root / "chapters").mkdir()
+    path = root / "chapters" / "chapter.md"
+    path.write_text(chapter)
+    (root / "references.bib").write_text("@article{known2020,\n  title = {T},\n}\n")
+    (root / "_toc.yml").write_text(f"format: jb-book\nroot: {toc_entry}\n")
+    return path
+
+
+def messages(root: Path) -> list[str]:
+    return [problem.message for problem in check_book(root)]
+
+
+def test_this_book_passes_its_own_checks(capsys):
+    assert main([str(ROOT)]) == 0, capsys.readouterr().out
+
+
+def test_a_good_chapter_passes(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER)
+    assert messages(tmp_path) == []
+
+
+def test_missing_top_label_is_reported(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER.replace("(good)=\n", ""))
+    assert any("does not open with a label" in m for m in messages(tmp_path))
+
+
+def test_unknown_citation_key_is_reported(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER.replace("known2020", "unknown1999"))
+    assert "cites 'unknown1999', which is not in references.bib" in messages(tmp_path)
+
+
+def test_glue_shown_but_never_defined_is_reported(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER.replace('glue("answer"', 'glue("other"'))
+    assert "shows glued name 'answer' but no code cell glues it" in messages(tmp_path)
+
+
+def test_glue_defined_only_in_prose_does_not_count(tmp_path):
+    chapter = GOOD_CHAPTER.replace('glue("answer", 42.0, display=False)', "pass")
+    make_book(tmp_path, chapter + '\nNot code: glue("answer", 1)\n')
+    assert "shows glued name 'answer' but no code cell glues it" in messages(tmp_path)
+
+
+def test_glue_figure_directive_is_checked(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER + "\n```{glue:figure} missing_fig\n```\n")
+    assert "shows glued name 'missing_fig' but no code cell glues it" in messages(tmp_path)
+
+
+def test_chapter_missing_from_toc_is_reported(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER, toc_entry="chapters/other")
+    found = messages(tmp_path)
+    assert any("is not listed in _toc.yml" in m for m in found)
+    assert "lists 'chapters/other', which does not exist" in found
+
+
+def test_template_is_checked_but_need_not_be_listed(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER)
+    (tmp_path / "chapters" / "_template.md").write_text(GOOD_CHAPTER)
+    assert messages(tmp_path) == []
+
+
+def test_main_reports_problems_with_file_names(tmp_path, capsys):
+    path = make_book(tmp_path, GOOD_CHAPTER.replace("known2020", "unknown1999"))
+    assert main([str(tmp_path)]) == 1
+    assert f"{path}: cites 'unknown1999'" in capsys.readouterr().out

@@ -1,0 +1,43 @@
+"""Project metadata agrees with itself, and the chapter template is a working chapter."""
+
+import tomllib
+from pathlib import Path
+
+import yaml
+from jupyter_cache.executors.utils import single_nb_execution
+from myst_nb.core.read import read_myst_markdown_notebook
+
+import emergence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_one_version_for_package_and_citation():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert project["version"] == emergence.__version__ == str(citation["version"])
+
+
+def test_citation_file_has_the_required_fields():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    for field in ("cff-version", "message", "title", "authors", "version", "license"):
+        assert citation.get(field), f"CITATION.cff lacks {field}"
+
+
+def test_licence_names_code_and_text_licences():
+    text = (ROOT / "LICENSE").read_text()
+    assert "MIT License" in text and "CC BY 4.0" in text
+
+
+def test_torch_is_pinned_exactly():
+    pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if line.startswith("torch")]
+    assert pins == ["torch==2.13.0"]
+
+
+def test_the_chapter_template_executes():
+    template = ROOT / "chapters" / "_template.md"
+    notebook = read_myst_markdown_notebook(template.read_text(encoding="utf-8"))
+    result = single_nb_execution(notebook, cwd=str(template.parent), timeout=120,
+                                 allow_errors=False)
+    assert result.err is None, result.exc_string
