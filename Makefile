@@ -6,10 +6,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-export PYTHONHASHSEED := 0
-export EMERGENCE_NONINTERACTIVE := 1
-export MPLBACKEND := Agg
-
 .PHONY: book test check lock clean
 
 book: $(INSTALLED)

@@ -20,6 +20,8 @@ KERNEL_ENVIRONMENT = {
     "OMP_NUM_THREADS": "2",
     "MKL_NUM_THREADS": "2",
     "EMERGENCE_NONINTERACTIVE": "1",
+    # figures must reach the page even where the environment says MPLBACKEND=Agg
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 
 #: Paths, relative to the book root, whose content decides what a chapter prints.

@@ -40,6 +40,7 @@ def is_notebook_chapter(path: Path) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     root = Path(config.rootpath)
     config.stash[_CACHE_KEY] = execution.default_cache(root)
+    config.stash[CACHED_CHAPTERS] = []
     execution.prepare(root, config.stash[_CACHE_KEY])
     config.addinivalue_line("markers", "book: runs after every chapter has executed")
 
@@ -56,6 +57,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 _CACHE_KEY = pytest.StashKey[Path]()
+#: Chapters that this test session executed and stored in the book's cache.
+CACHED_CHAPTERS = pytest.StashKey[list[Path]]()
 
 
 class ChapterCell(IPyNbCell):
@@ -114,3 +117,4 @@ class ChapterNotebook(IPyNbFile):
         cache = get_cache(str(self.config.stash[_CACHE_KEY]))
         bundle = CacheBundleIn(notebook, str(self.path), data={"execution_seconds": seconds})
         cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+        self.config.stash[CACHED_CHAPTERS].append(self.path)
