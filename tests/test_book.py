@@ -15,14 +15,15 @@ import pytest
 from bs4 import BeautifulSoup
 
 from booktools.checks import toc_files
-from booktools.pytest_chapters import CACHED_CHAPTERS, is_notebook_chapter
+from booktools.execution import notebook_chapters
+from booktools.pytest_chapters import CACHED_CHAPTERS
 
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
-CHAPTERS = sorted(p for p in (ROOT / "chapters").glob("*.md") if is_notebook_chapter(p))
+CHAPTERS = notebook_chapters(ROOT)
 
 
 @pytest.fixture(scope="module")

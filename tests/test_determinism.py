@@ -9,21 +9,19 @@ from pathlib import Path
 import pytest
 from jupyter_cache import get_cache
 from jupyter_cache.executors.utils import single_nb_execution
-from myst_nb.core.read import read_myst_markdown_notebook
 
 from booktools.determinism import output_differences
-from booktools.execution import default_cache
-from booktools.pytest_chapters import is_notebook_chapter
+from booktools.execution import default_cache, notebook_chapters, read_chapter
 
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p for p in (ROOT / "chapters").glob("*.md") if is_notebook_chapter(p))
+CHAPTERS = notebook_chapters(ROOT)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
 def test_a_second_execution_prints_the_same_numbers(chapter: Path):
-    notebook = read_myst_markdown_notebook(chapter.read_text(encoding="utf-8"))
+    notebook = read_chapter(chapter)
     cache = get_cache(str(default_cache(ROOT)))
     try:
         first = cache.get_cache_bundle(cache.match_cache_notebook(notebook).pk).nb

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 from jupyter_cache.executors.utils import single_nb_execution
-from myst_nb.core.read import read_myst_markdown_notebook
 
 import emergence
+from booktools.execution import read_chapter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def test_torch_is_pinned_exactly():
 
 def test_the_chapter_template_executes():
     template = ROOT / "chapters" / "_template.md"
-    notebook = read_myst_markdown_notebook(template.read_text(encoding="utf-8"))
+    notebook = read_chapter(template)
     result = single_nb_execution(notebook, cwd=str(template.parent), timeout=120,
                                  allow_errors=False)
     assert result.err is None, result.exc_string

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-CHAPTER_FOLDER = "chapters"
+from booktools.execution import CHAPTER_FOLDER
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 _TOP_LABEL = re.compile(r"\A\s*\(([A-Za-z0-9][\w.:-]*)\)=\n#\s+\S")

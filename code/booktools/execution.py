@@ -14,6 +14,12 @@ import os
 import shutil
 from pathlib import Path
 
+from myst_nb.core.read import read_myst_markdown_notebook
+from nbformat import NotebookNode
+
+#: The folder of the book's pages, relative to the book root.
+CHAPTER_FOLDER = "chapters"
+
 #: Environment every kernel starts with: hash seed and thread counts fixed, progress bars off.
 KERNEL_ENVIRONMENT = {
     "PYTHONHASHSEED": "0",
@@ -45,6 +51,27 @@ def inputs_fingerprint(root: Path) -> str:
                 continue
             digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def is_notebook_chapter(path: Path) -> bool:
+    """A page is an executable chapter when its front matter names a kernel.
+
+    Pages whose name starts with ``_`` (the template) are not chapters of the book.
+    """
+    if path.suffix != ".md" or path.parent.name != CHAPTER_FOLDER or path.name.startswith("_"):
+        return False
+    text = path.read_text(encoding="utf-8")
+    return text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]
+
+
+def notebook_chapters(root: Path) -> list[Path]:
+    """Every executable chapter of the book at ``root``, in name order."""
+    return sorted(p for p in (root / CHAPTER_FOLDER).glob("*.md") if is_notebook_chapter(p))
+
+
+def read_chapter(path: Path) -> NotebookNode:
+    """A chapter as myst-nb reads it, hence with the cache key the book build uses."""
+    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
 
 
 def default_cache(root: Path) -> Path:

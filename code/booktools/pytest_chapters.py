@@ -18,23 +18,13 @@ import nbformat
 import pytest
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
-from myst_nb.core.read import read_myst_markdown_notebook
 from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metadata_tags
 
 from booktools import execution
 
-CHAPTER_FOLDER = "chapters"
-
-
-def is_notebook_chapter(path: Path) -> bool:
-    """A chapter is a MyST notebook when its front matter names a kernel."""
-    if path.suffix != ".md" or path.parent.name != CHAPTER_FOLDER or path.name.startswith("_"):
-        return False
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return False
-    front_matter = text.split("---", 2)[1]
-    return "kernelspec:" in front_matter
+_CACHE_KEY = pytest.StashKey[Path]()
+#: Chapters that this test session executed and stored in the book's cache.
+CACHED_CHAPTERS = pytest.StashKey[list[Path]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if is_notebook_chapter(file_path):
+    if execution.is_notebook_chapter(file_path):
         return ChapterNotebook.from_parent(parent, path=file_path)
     return None
 
@@ -54,11 +44,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Book-build tests go last, so that they find every chapter in the cache."""
     items.sort(key=lambda item: item.get_closest_marker("book") is not None)
-
-
-_CACHE_KEY = pytest.StashKey[Path]()
-#: Chapters that this test session executed and stored in the book's cache.
-CACHED_CHAPTERS = pytest.StashKey[list[Path]]()
 
 
 class ChapterCell(IPyNbCell):
@@ -105,7 +90,7 @@ class ChapterNotebook(IPyNbFile):
 
     def _cache_outputs(self, seconds: float) -> None:
         """Store the executed chapter as myst-nb would have stored it."""
-        notebook = read_myst_markdown_notebook(self.path.read_text(encoding="utf-8"))
+        notebook = execution.read_chapter(self.path)
         code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
         if [cell.source for cell in code_cells] != [item.cell.source for item in self.cells]:
             warnings.warn(f"{self.path.name}: jupytext and myst-nb read different code cells; "
