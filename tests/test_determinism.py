@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from jupyter_cache import get_cache
-from jupyter_cache.executors.utils import single_nb_execution
 
 from booktools.determinism import output_differences
-from booktools.execution import default_cache, notebook_chapters, read_chapter
+from booktools.execution import default_cache, execute_chapter, notebook_chapters, read_chapter
 
 pytestmark = pytest.mark.book
 
@@ -27,7 +26,7 @@ def test_a_second_execution_prints_the_same_numbers(chapter: Path):
         first = cache.get_cache_bundle(cache.match_cache_notebook(notebook).pk).nb
     except KeyError:
         pytest.fail(f"{chapter.name} has no cached execution: the book build should have made one")
-    result = single_nb_execution(notebook, cwd=str(chapter.parent), timeout=120, allow_errors=False)
+    result = execute_chapter(notebook, chapter.parent)
     assert result.err is None, f"{chapter.name} failed on its second execution:\n{result.exc_string}"
     differences = output_differences(first, notebook)
     assert differences == [], f"{chapter.name} printed different outputs:\n" + "\n".join(differences)

@@ -4,10 +4,9 @@ import tomllib
 from pathlib import Path
 
 import yaml
-from jupyter_cache.executors.utils import single_nb_execution
 
 import emergence
-from booktools.execution import read_chapter
+from booktools.execution import CELL_TIMEOUT_SECONDS, execute_chapter, read_chapter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +28,12 @@ def test_licence_names_code_and_text_licences():
     assert "MIT License" in text and "CC BY 4.0" in text
 
 
+def test_build_and_tests_give_cells_the_same_timeout():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["timeout"] == CELL_TIMEOUT_SECONDS
+    assert f"--nbval-cell-timeout={CELL_TIMEOUT_SECONDS}" in (ROOT / "pytest.ini").read_text()
+
+
 def test_torch_is_pinned_exactly():
     pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
             if line.startswith("torch")]
@@ -38,6 +43,5 @@ def test_torch_is_pinned_exactly():
 def test_the_chapter_template_executes():
     template = ROOT / "chapters" / "_template.md"
     notebook = read_chapter(template)
-    result = single_nb_execution(notebook, cwd=str(template.parent), timeout=120,
-                                 allow_errors=False)
+    result = execute_chapter(notebook, template.parent)
     assert result.err is None, result.exc_string

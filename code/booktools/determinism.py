@@ -21,8 +21,6 @@ def _ignores_output(cell: NotebookNode) -> bool:
 
 
 def _text_of(output: NotebookNode) -> list[str]:
-    if output.get("output_type") == "stream":
-        return [f"{output['name']}: {output['text']}"]
     data = output.get("data", {})
     return [f"{mime}: {value}" for mime, value in sorted(data.items())
             if not mime.startswith("image/")]

@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 from nbformat import NotebookNode
 
@@ -29,6 +30,10 @@ KERNEL_ENVIRONMENT = {
     # figures must reach the page even where the environment says MPLBACKEND=Agg
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
+
+#: Seconds a cell may run. _config.yml (execute: timeout) and pytest.ini
+#: (--nbval-cell-timeout) cannot import it; a test checks that they say the same.
+CELL_TIMEOUT_SECONDS = 120
 
 #: Paths, relative to the book root, whose content decides what a chapter prints.
 EXECUTION_INPUTS = ("code", "requirements.txt", "pyproject.toml")
@@ -72,6 +77,12 @@ def notebook_chapters(root: Path) -> list[Path]:
 def read_chapter(path: Path) -> NotebookNode:
     """A chapter as myst-nb reads it, hence with the cache key the book build uses."""
     return read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+
+
+def execute_chapter(notebook: NotebookNode, cwd: Path) -> ExecutionResult:
+    """Execute ``notebook`` in place, in ``cwd``, as the book build does (no errors allowed)."""
+    return single_nb_execution(notebook, cwd=str(cwd), timeout=CELL_TIMEOUT_SECONDS,
+                               allow_errors=False)
 
 
 def default_cache(root: Path) -> Path:

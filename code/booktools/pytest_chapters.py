@@ -22,16 +22,14 @@ from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metada
 
 from booktools import execution
 
-_CACHE_KEY = pytest.StashKey[Path]()
 #: Chapters that this test session executed and stored in the book's cache.
 CACHED_CHAPTERS = pytest.StashKey[list[Path]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     root = Path(config.rootpath)
-    config.stash[_CACHE_KEY] = execution.default_cache(root)
     config.stash[CACHED_CHAPTERS] = []
-    execution.prepare(root, config.stash[_CACHE_KEY])
+    execution.prepare(root, execution.default_cache(root))
     config.addinivalue_line("markers", "book: runs after every chapter has executed")
 
 
@@ -99,7 +97,7 @@ class ChapterNotebook(IPyNbFile):
         for count, (cell, item) in enumerate(zip(code_cells, self.cells), start=1):
             cell.outputs = [nbformat.from_dict(output) for output in item.test_outputs]
             cell.execution_count = count
-        cache = get_cache(str(self.config.stash[_CACHE_KEY]))
+        cache = get_cache(str(execution.default_cache(Path(self.config.rootpath))))
         bundle = CacheBundleIn(notebook, str(self.path), data={"execution_seconds": seconds})
         cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
         self.config.stash[CACHED_CHAPTERS].append(self.path)
