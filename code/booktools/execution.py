@@ -31,6 +31,11 @@ KERNEL_ENVIRONMENT = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 
+#: Defaults a caller may override: the build is offline unless told otherwise, so a chapter
+#: asking for a hub model falls back to the bundled one at once instead of timing out.
+#: The publishing workflow sets HF_HUB_OFFLINE=0 to use the hub.
+KERNEL_ENVIRONMENT_DEFAULTS = {"HF_HUB_OFFLINE": "1"}
+
 #: Seconds a cell may run. _config.yml (execute: timeout) and pytest.ini
 #: (--nbval-cell-timeout) cannot import it; a test checks that they say the same.
 CELL_TIMEOUT_SECONDS = 120
@@ -106,6 +111,8 @@ def ensure_fresh_cache(cache: Path, fingerprint: str) -> bool:
 def prepare(root: Path, cache: Path) -> str:
     """Set the kernel environment and empty a stale cache; return the inputs' fingerprint."""
     os.environ.update(KERNEL_ENVIRONMENT)
+    for name, value in KERNEL_ENVIRONMENT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     fingerprint = inputs_fingerprint(root)
     ensure_fresh_cache(cache, fingerprint)
     return fingerprint
