@@ -1,0 +1,164 @@
+"""Tiny GPT-2 language models and the loop that trains them on a CPU.
+
+Every transformer the book trains is a Hugging Face ``GPT2LMHeadModel`` built here from a
+small ``GPT2Config``, trained by :func:`train`. Chapters differ only in the data they feed it
+(a ``batch_fn``) and in what they measure. Introduced in the chapter 'Emergence with scale'
+(emergence-with-scale) and used by every chapter that trains a model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+from transformers import GPT2Config, GPT2LMHeadModel
+
+#: A batch for causal language modelling: token ids and labels of the same shape, with
+#: label -100 where no loss is taken (padding, or the prompt part of a problem).
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def tiny_gpt2(
+    vocab_size: int,
+    n_layer: int = 2,
+    n_embd: int = 64,
+    n_head: int = 4,
+    n_positions: int = 64,
+    dropout: float = 0.0,
+) -> GPT2LMHeadModel:
+    """A freshly initialised GPT-2 model of the given shape (seed with ``emergence.setup`` first).
+
+    Dropout defaults to zero: the runs are short and deterministic, and dropout would only
+    add noise to the curves.
+    """
+    if min(vocab_size, n_layer, n_embd, n_head, n_positions) < 1:
+        raise ValueError("vocab_size, n_layer, n_embd, n_head and n_positions must be >= 1")
+    if n_embd % n_head:
+        raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+    config = GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=n_positions,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=n_head,
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    return GPT2LMHeadModel(config)
+
+
+def count_parameters(model: torch.nn.Module, non_embedding: bool = False) -> int:
+    """Number of trainable parameters; ``non_embedding=True`` leaves out the token and
+    position embeddings, the convention of Kaplan et al. (2020) for N."""
+    total = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if not non_embedding:
+        return total
+    embeddings = [m for m in model.modules() if isinstance(m, torch.nn.Embedding)]
+    # The output head shares its weight with the token embedding, so it is not counted twice.
+    return total - sum(m.weight.numel() for m in embeddings)
+
+
+@dataclass
+class TrainingLog:
+    """What :func:`train` measured: the loss per step, the evaluations, and throughput."""
+
+    losses: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
+    tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
+
+
+def train(
+    model: GPT2LMHeadModel,
+    batch_fn: Callable[[int], Batch],
+    steps: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    warmup_steps: int = 0,
+    eval_fn: Callable[[GPT2LMHeadModel], dict[str, float]] | None = None,
+    eval_steps: list[int] | None = None,
+    description: str = "training",
+) -> TrainingLog:
+    """Train ``model`` for ``steps`` AdamW steps on ``batch_fn(step)``; return a :class:`TrainingLog`.
+
+    The learning rate warms up linearly for ``warmup_steps`` and then decays linearly to a
+    tenth, which makes short runs stable across model sizes. ``eval_fn`` is called in eval
+    mode under ``torch.inference_mode`` after each step listed in ``eval_steps`` (1-based).
+    Throughput counts the tokens of every batch, masked or not, and excludes evaluation time.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    wanted = set(eval_steps or [])
+    if eval_fn is None and wanted:
+        raise ValueError("eval_steps given without an eval_fn")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+    def schedule(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, steps - warmup_steps)
+        return 1.0 - 0.9 * progress
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    log = TrainingLog()
+    model.train()
+    for step in tqdm(range(steps), desc=description, leave=False):
+        input_ids, labels = batch_fn(step)
+        started = time.perf_counter()
+        loss = model(input_ids=input_ids, labels=labels).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        log.seconds += time.perf_counter() - started
+        log.tokens += input_ids.numel()
+        log.losses.append(loss.item())
+        if step + 1 in wanted:
+            model.eval()
+            with torch.inference_mode():
+                log.evals.append(eval_fn(model))
+            log.eval_steps.append(step + 1)
+            model.train()
+    model.eval()
+    return log
+
+
+def training_flops(n_parameters: int, tokens: int) -> float:
+    """The usual estimate of training compute, 6 x parameters x tokens (Kaplan et al. 2020)."""
+    if n_parameters < 1 or tokens < 0:
+        raise ValueError("n_parameters must be >= 1 and tokens >= 0")
+    return 6.0 * n_parameters * tokens
+
+
+def matmul_peak_flops(size: int = 512, repeats: int = 20) -> float:
+    """Measured float32 matrix-multiply throughput of this machine, in FLOP/s.
+
+    A yardstick for the training loop's achieved FLOP/s: the best of ``repeats`` products of
+    two ``size`` x ``size`` matrices with the current torch thread count.
+    """
+    if size < 1 or repeats < 1:
+        raise ValueError("size and repeats must be >= 1")
+    # a private generator, so that measuring does not shift the seeded global stream
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator)
+    b = torch.randn(size, size, generator=generator)
+    torch.mm(a, b)  # warm-up: the first call allocates and picks a kernel
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2.0 * size**3 / best
