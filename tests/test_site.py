@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import nbformat
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -18,6 +19,7 @@ from bs4 import BeautifulSoup
 import emergence
 from booktools.checks import toc_files
 from booktools.citation import read_metadata
+from booktools.downloads import executed_notebook
 from booktools.execution import notebook_chapters
 
 pytestmark = pytest.mark.book
@@ -124,7 +126,15 @@ def test_every_executable_chapter_can_be_launched_and_downloaded(site, entry):
     for suffix in (".ipynb", ".md"):
         # pages live in chapters/, one level below _sources/
         assert f"../_sources/{entry}{suffix}" in downloads, f"{entry}: no {suffix} download"
-    assert (site / "_sources" / f"{entry}.ipynb").is_file()
+    notebook = nbformat.read(site / "_sources" / f"{entry}.ipynb", as_version=4)
+    shown = len(soup.select(".cell_output"))
+    carried = sum(1 for cell in notebook.cells if cell.get("outputs"))
+    assert carried >= shown > 0, f"{entry}: the page shows {shown} outputs, its .ipynb {carried}"
+
+
+def test_a_chapter_without_cached_outputs_has_no_executed_notebook(tmp_path):
+    chapter = notebook_chapters(ROOT)[0]
+    assert executed_notebook(chapter, tmp_path / "empty-cache") is None
 
 
 def test_site_has_search_theme_switch_and_repository_buttons(site):
