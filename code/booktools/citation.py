@@ -193,6 +193,8 @@ class BookCitation(Directive):
 
 def _configure(app: Sphinx, config: Config) -> None:
     meta = _metadata(app)
+    # a change of the metadata rewrites every page, even in an incremental build
+    config.book_citation_metadata = repr(meta)
     if not config.html_baseurl:
         config.html_baseurl = meta.url
     options = config.html_theme_options
@@ -202,6 +204,7 @@ def _configure(app: Sphinx, config: Config) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    app.add_config_value("book_citation_metadata", "", "html")
     app.connect("config-inited", _configure)
     app.connect("html-page-context", add_page_citation)
     app.add_directive("book-citation", BookCitation)
