@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 import emergence
-from booktools.citation import BookMetadata, book_bibtex, page_bibtex, read_metadata
+from booktools.citation import (BookMetadata, bibtex_escape, book_bibtex, page_bibtex,
+                                read_metadata)
 
 ROOT = Path(__file__).resolve().parents[1]
 CFF = ROOT / "CITATION.cff"
@@ -131,3 +132,11 @@ def test_metadata_with_a_nameless_author_is_rejected(tmp_path):
     broken.write_text(yaml.safe_dump(cff))
     with pytest.raises(ValueError, match="missing url"):
         read_metadata(broken)
+
+
+def test_titles_are_escaped_for_bibtex():
+    assert bibtex_escape("Loss & accuracy: 50% of #tokens_x") == \
+        r"Loss \& accuracy: 50\% of \#tokens\_x"
+    assert bibtex_escape(r"already \& escaped") == r"already \& escaped"
+    entry = page_bibtex(META, "chapters/a", "Scale & skill", "a", "a")
+    assert r"title     = {Scale \& skill}," in entry

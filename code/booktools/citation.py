@@ -91,6 +91,14 @@ def read_metadata(citation_file: Path) -> BookMetadata:
     )
 
 
+_BIBTEX_SPECIAL = re.compile(r"(?<!\\)([&%#_])")
+
+
+def bibtex_escape(text: str) -> str:
+    """``text`` with the characters that BibTeX and LaTeX treat as commands escaped."""
+    return _BIBTEX_SPECIAL.sub(r"\\\1", text)
+
+
 def _bibtex(kind: str, key: str, fields: list[tuple[str, str]]) -> str:
     width = max(len(name) for name, _ in fields)
     lines = [f"  {name.ljust(width)} = {{{value}}}," for name, value in fields]
@@ -100,7 +108,7 @@ def _bibtex(kind: str, key: str, fields: list[tuple[str, str]]) -> str:
 def book_bibtex(meta: BookMetadata) -> str:
     """BibTeX entry (``@book``) for the whole book."""
     return _bibtex("book", meta.key_prefix, [
-        ("title", meta.title),
+        ("title", bibtex_escape(meta.title)),
         ("author", " and ".join(meta.authors)),
         ("year", str(meta.year)),
         ("version", meta.version),
@@ -118,9 +126,9 @@ def page_bibtex(meta: BookMetadata, docname: str, title: str, label: str, anchor
     if not label or not title:
         raise ValueError(f"{docname}: a page citation needs the page's title and top label")
     return _bibtex("incollection", f"{meta.key_prefix}:{label}", [
-        ("title", title),
+        ("title", bibtex_escape(title)),
         ("author", " and ".join(meta.authors)),
-        ("booktitle", meta.title),
+        ("booktitle", bibtex_escape(meta.title)),
         ("year", str(meta.year)),
         ("version", meta.version),
         ("url", page_url(meta, docname, anchor)),
