@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 from booktools.checks import toc_files
 from booktools.execution import notebook_chapters
@@ -66,9 +69,6 @@ def browser():
         pytest.skip(f"Chromium is not installed ({', '.join(missing)} missing): run "
                     "'make browser' as root on Debian, or install the packages 'chromium' and "
                     "'chromium-driver', to run the browser tests")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
@@ -147,8 +147,6 @@ def test_the_checks_catch_a_script_error_and_a_missing_image(browser, tmp_path):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_loads_without_errors_and_shows_its_images(browser, server, page):
-    from selenium.webdriver.support.ui import WebDriverWait
-
     url = f"{server}{page}.html"
     errors = _open(browser, url)
     if page == "index":
@@ -169,8 +167,6 @@ def test_page_loads_without_errors_and_shows_its_images(browser, server, page):
 
 
 def test_search_finds_scaling(browser, server):
-    from selenium.webdriver.support.ui import WebDriverWait
-
     errors = _open(browser, f"{server}search.html?q=scaling")
     results = WebDriverWait(browser, WAIT_SECONDS).until(
         lambda d: d.find_elements("css selector", "#search-results ul.search li"))
