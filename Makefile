@@ -6,14 +6,30 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: book test check lock clean
+.PHONY: book test check lock clean browser
 
 book: $(INSTALLED)
 	$(BIN)/jupyter-book build .
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: $(INSTALLED)
+test: $(INSTALLED) browser
 	$(BIN)/python -m pytest
+
+# The browser test (tests/test_browser.py) drives Debian's Chromium through chromedriver.
+# Installed here when missing and possible (root, apt-get); otherwise that test skips and says why.
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ -x "$(CHROMEDRIVER)" ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing chromium and chromium-driver for the browser test (apt-get)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium chromium-driver >/dev/null; } \
+	  || echo "apt-get could not install chromium: the browser test will be skipped"; \
+	else \
+	  echo "No $(CHROMEDRIVER), and apt-get is unavailable or not root: the browser test will" \
+	       "be skipped. Install Debian's 'chromium' and 'chromium-driver' to run it."; \
+	fi
 
 check: $(INSTALLED)
 	$(BIN)/python -m booktools.checks .

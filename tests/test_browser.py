@@ -1,0 +1,203 @@
+"""The built site in a real browser: headless Chromium, driven by selenium, as a reader sees it.
+
+Serves ``_build/html`` on localhost and opens the home page and every page of the table of
+contents. Needs Debian's ``chromium`` and ``chromium-driver``; ``make test`` installs them
+where it can (``make browser``), and these tests skip, saying so, where it could not.
+External resources (MathJax and fonts from CDNs) may be unreachable, as in CI, and failures
+to load them are ignored; every error about the site's own files counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+from booktools.checks import toc_files
+from booktools.execution import notebook_chapters
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+PAGES = ["index"] + [TOC["root"]] + sorted(toc_files(ROOT / "_toc.yml") - {TOC["root"]})
+WAIT_SECONDS = 30
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Base URL of ``directory``, served from a thread on a free localhost port."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    with serve(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
+    if missing:
+        pytest.skip(f"Chromium is not installed ({', '.join(missing)} missing): run "
+                    "'make browser' as root on Debian, or install the packages 'chromium' and "
+                    "'chromium-driver', to run the browser tests")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1280,1600"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # an explicit driver keeps selenium from looking for one on the network
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    yield driver
+    driver.quit()
+
+
+def site_errors(entries: list[dict], base_url: str) -> list[str]:
+    """Severe console entries, except failures to fetch resources from other hosts.
+
+    The browser's own request for /favicon.ico is ignored too: the book is published below
+    the root of its host, so that address is not the book's.
+    """
+    local = urlsplit(base_url).netloc
+    errors = []
+    for entry in entries:
+        if entry.get("level") != "SEVERE":
+            continue
+        words = entry.get("message", "").split()
+        url = urlsplit(words[0]) if words else None
+        if entry.get("source") == "network" and url is not None and (
+                url.netloc != local or url.path == "/favicon.ico"):
+            continue
+        errors.append(entry["message"])
+    return errors
+
+
+def test_site_errors_keep_local_failures_and_drop_unreachable_cdns():
+    base = "http://127.0.0.1:8000/"
+    entries = [
+        {"level": "SEVERE", "source": "network",
+         "message": "https://cdn.jsdelivr.net/npm/mathjax@3/tex-chtml.js - Failed to load"},
+        {"level": "SEVERE", "source": "network",
+         "message": "http://127.0.0.1:8000/_static/missing.js - Failed to load: 404"},
+        {"level": "SEVERE", "source": "javascript",
+         "message": "http://127.0.0.1:8000/_static/a.js 3:7 Uncaught TypeError: x is null"},
+        {"level": "SEVERE", "source": "network",
+         "message": "http://127.0.0.1:8000/favicon.ico - Failed to load resource: 404"},
+        {"level": "WARNING", "source": "console-api", "message": "deprecated"},
+    ]
+    assert site_errors(entries, base) == [entries[1]["message"], entries[2]["message"]]
+
+
+def _open(browser, url: str) -> list[str]:
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(url)
+    return site_errors(browser.get_log("browser"), url)
+
+
+_BROKEN_IMAGES = """
+const base = arguments[0];
+return Array.from(document.images)
+  .filter(img => img.src.startsWith(base))
+  .filter(img => !(img.complete && img.naturalWidth > 0))
+  .map(img => img.getAttribute('src'));
+"""
+
+
+def test_the_checks_catch_a_script_error_and_a_missing_image(browser, tmp_path):
+    (tmp_path / "page.html").write_text(
+        "<html><body><main><img src='missing.png'></main>"
+        "<script>const twice = 1;</script><script>const twice = 2;</script></body></html>")
+    with serve(tmp_path) as url:
+        errors = _open(browser, f"{url}page.html")
+        broken = browser.execute_script(_BROKEN_IMAGES, url)
+    assert any("missing.png" in error for error in errors), errors
+    assert any("already been declared" in error for error in errors), errors
+    assert broken == ["missing.png"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_without_errors_and_shows_its_images(browser, server, page):
+    url = f"{server}{page}.html"
+    errors = _open(browser, url)
+    if page == "index":
+        # the home page forwards the reader to the root page of the book
+        WebDriverWait(browser, WAIT_SECONDS).until(
+            lambda d: d.current_url.endswith(f"{TOC['root']}.html")
+            and d.execute_script("return document.readyState;") == "complete")
+        errors += site_errors(browser.get_log("browser"), url)
+    assert errors == [], f"{page}: console errors:\n" + "\n".join(errors)
+    assert browser.find_elements("css selector", "article, main"), f"{page} shows no content"
+    # lazy images load when scrolled into view: make them all load now
+    browser.execute_script(
+        "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');")
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete);"))
+    broken = browser.execute_script(_BROKEN_IMAGES, server)
+    assert broken == [], f"{page}: images that did not load: {broken}"
+
+
+def test_search_finds_scaling(browser, server):
+    errors = _open(browser, f"{server}search.html?q=scaling")
+    results = WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.find_elements("css selector", "#search-results ul.search li"))
+    assert results, "no search result for 'scaling'"
+    assert errors == [], "\n".join(errors)
+
+
+def _toc_order(entries: set[str]) -> list[str]:
+    listed = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    return sorted(entries, key=lambda entry: listed.index(f"file: {entry}"))
+
+
+#: the first executable chapter in reading order: code, outputs and figures
+CHAPTER = _toc_order({p.relative_to(ROOT).with_suffix("").as_posix()
+                      for p in notebook_chapters(ROOT)} - {TOC["root"]})[0]
+
+
+def test_screenshot_of_a_chapter(browser, server):
+    _open(browser, f"{server}{CHAPTER}.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{CHAPTER.rsplit('/', 1)[-1]}.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000, shot
+
+
+def test_chapter_shows_citation_and_switches_theme(browser, server):
+    _open(browser, f"{server}{CHAPTER}.html")
+    block = browser.find_element("id", "cite-this-page")
+    assert "@incollection" in block.text and block.is_displayed()
+    state = "return [document.documentElement.dataset.mode, document.documentElement.dataset.theme];"
+    before = browser.execute_script(state)
+    browser.execute_script("document.querySelector('.theme-switch-button').click();")
+    after = browser.execute_script(state)
+    assert before != after and after[1] in ("light", "dark"), (before, after)
+

@@ -1,0 +1,148 @@
+"""The built site as a reader meets it: links resolve, and every chapter can be cited,
+downloaded and launched.
+
+Runs on the HTML that the session's book build produced (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+import emergence
+from booktools.checks import toc_files
+from booktools.citation import bibtex_escape, read_metadata
+from booktools.downloads import executed_notebook
+from booktools.execution import notebook_chapters
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+TOC = sorted(toc_files(ROOT / "_toc.yml"))
+ROOT_PAGE = yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
+EXECUTABLE = [p.relative_to(ROOT).with_suffix("").as_posix() for p in notebook_chapters(ROOT)]
+_LINKING = {"a": "href", "link": "href", "img": "src", "script": "src"}
+
+
+@cache
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@cache
+def _ids(path: Path) -> frozenset[str]:
+    soup = _soup(path)
+    return frozenset([tag["id"] for tag in soup.find_all(id=True)]
+                     + [tag["name"] for tag in soup.find_all("a", attrs={"name": True})])
+
+
+def broken_links(html_root: Path) -> list[str]:
+    """Every internal link or anchor in the site at ``html_root`` that leads nowhere.
+
+    External links (with a scheme or a host) are not followed.
+    """
+    problems = []
+    for page in sorted(html_root.rglob("*.html")):
+        if "_static" in page.relative_to(html_root).parts:
+            continue
+        where = page.relative_to(html_root).as_posix()
+        for tag_name, attribute in _LINKING.items():
+            for tag in _soup(page).find_all(tag_name, attrs={attribute: True}):
+                link = urlsplit(tag[attribute])
+                if link.scheme or link.netloc:
+                    continue
+                target = (page.parent / unquote(link.path)).resolve() if link.path else page
+                if target.is_dir():
+                    target = target / "index.html"
+                if not target.is_file():
+                    problems.append(f"{where}: {tag[attribute]} (no such file)")
+                elif (tag_name == "a" and link.fragment and target.suffix == ".html"
+                      and unquote(link.fragment) not in _ids(target)):
+                    problems.append(f"{where}: {tag[attribute]} (no such anchor)")
+    return problems
+
+
+def test_every_internal_link_and_anchor_resolves(site):
+    problems = broken_links(site)
+    assert problems == [], "\n".join(problems[:50])
+
+
+def test_the_link_check_finds_missing_files_and_anchors(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/page.html#here">ok</a><a href="sub/page.html#gone">bad anchor</a>'
+        '<a href="missing.html">bad file</a><a href="https://example.org/x.html#y">ext</a>'
+        '<img src="sub/figure.png"><a href="#top">self</a>')
+    (tmp_path / "sub" / "page.html").write_text('<section id="here"></section>')
+    assert broken_links(tmp_path) == [
+        "index.html: sub/page.html#gone (no such anchor)",
+        "index.html: missing.html (no such file)",
+        "index.html: #top (no such anchor)",
+        "index.html: sub/figure.png (no such file)",
+    ]
+
+
+def _page(site: Path, entry: str) -> BeautifulSoup:
+    return _soup(site / f"{entry}.html")
+
+
+@pytest.mark.parametrize("entry", [e for e in TOC if e != ROOT_PAGE])
+def test_every_page_carries_its_generated_citation(site, entry):
+    meta = read_metadata(ROOT / "CITATION.cff")
+    block = _page(site, entry).find(id="cite-this-page")
+    assert block is not None, f"{entry} has no citation block"
+    bibtex = block.select_one("div.highlight-bibtex").get_text()
+    # the key and the anchor are the label written above the page's title
+    source = (ROOT / entry).with_suffix(".md").read_text(encoding="utf-8")
+    label = re.search(r"^\(([^)]+)\)=\n#\s", source, re.MULTILINE)[1]
+    assert bibtex.startswith(f"@incollection{{{meta.key_prefix}:{label},")
+    assert f"version   = {{{emergence.__version__}}}" in bibtex
+    assert f"booktitle = {{{meta.title}}}" in bibtex
+    assert f"url       = {{{meta.url}{entry}.html#{label}}}" in bibtex
+    heading = _page(site, entry).find("h1")
+    if not heading.select(".math"):  # a formula reads differently in HTML and in BibTeX
+        title = bibtex_escape(heading.get_text().rstrip("#").strip())
+        assert f"title     = {{{title}}}" in bibtex
+
+
+def test_every_page_shows_the_version(site):
+    for entry in TOC:
+        footer = _page(site, entry).select_one(".book-version")
+        assert footer is not None and f"Version {emergence.__version__}" in footer.get_text(), \
+            entry
+
+
+@pytest.mark.parametrize("entry", EXECUTABLE)
+def test_every_executable_chapter_can_be_launched_and_downloaded(site, entry):
+    soup = _page(site, entry)
+    binder = [a["href"] for a in soup.find_all("a", href=True) if "mybinder.org" in a["href"]]
+    assert binder and binder[0].endswith(f"urlpath=lab/tree/{entry}.md"), binder
+    downloads = {a["href"] for a in soup.select("a.dropdown-item[href]")}
+    for suffix in (".ipynb", ".md"):
+        # pages live in chapters/, one level below _sources/
+        assert f"../_sources/{entry}{suffix}" in downloads, f"{entry}: no {suffix} download"
+    notebook = nbformat.read(site / "_sources" / f"{entry}.ipynb", as_version=4)
+    shown = len(soup.select(".cell_output"))
+    carried = sum(1 for cell in notebook.cells if cell.get("outputs"))
+    assert carried >= shown > 0, f"{entry}: the page shows {shown} outputs, its .ipynb {carried}"
+
+
+def test_a_chapter_without_cached_outputs_has_no_executed_notebook(tmp_path):
+    chapter = notebook_chapters(ROOT)[0]
+    assert executed_notebook(chapter, tmp_path / "empty-cache") is None
+
+
+def test_site_has_search_theme_switch_and_repository_buttons(site):
+    soup = _page(site, TOC[0])
+    assert (site / "search.html").is_file() and (site / "searchindex.js").is_file()
+    assert soup.select(".theme-switch-button"), "no light/dark switch"
+    hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+    for kind in ("/issues/new", "/edit/main/", "github.com/emergence-book/emergence-book"):
+        assert any(kind in href for href in hrefs), f"no {kind} button"
