@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: book test check lock clean browser
+.PHONY: book test check benchmark lock clean browser
 
 book: $(INSTALLED)
 	$(BIN)/jupyter-book build .
@@ -33,6 +33,10 @@ browser:
 
 check: $(INSTALLED)
 	$(BIN)/python -m booktools.checks .
+
+# Budgets (cold book, cached rebuild, each chapter, peak memory); run on an idle machine.
+benchmark: $(INSTALLED)
+	$(BIN)/python -m booktools.benchmark .
 
 $(INSTALLED): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
