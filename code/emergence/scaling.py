@@ -194,10 +194,10 @@ class PowerLawFit:
     E: float
     irreducible: bool
     stderr: dict[str, float]
-    residuals: np.ndarray
+    residuals: np.ndarray = field(repr=False)
     r_squared: float
-    x: np.ndarray
-    y: np.ndarray
+    x: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
     _theta: np.ndarray = field(repr=False)
     _covariance: np.ndarray = field(repr=False)
     _log_x_center: float = field(repr=False)
