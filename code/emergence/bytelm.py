@@ -121,7 +121,9 @@ def train_byte_lm(
             f"batch_size x context = {batch_size * context} bytes"
         )
     torch.manual_seed(seed)
-    model = tiny_gpt2(VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=context)
+    model = tiny_gpt2(
+        VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=context
+    )
     # transformers cannot infer the loss from the class name GPT2LMHeadModel and would warn
     # on stderr at the first step; it is the causal-LM loss it falls back to anyway
     model.loss_type = "ForCausalLM"

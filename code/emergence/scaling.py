@@ -102,7 +102,7 @@ class KaplanJointLaw:
     citation: str = "kaplan2020scaling"
 
     def loss(self, n: object, d: object) -> np.ndarray:
-        """Predicted loss (nats per token) of a model of ``n`` parameters trained on ``d`` tokens."""
+        """Predicted loss (nats per token) for ``n`` parameters trained on ``d`` tokens."""
         n = _positive_scalar_or_array("n", n)
         d = _positive_scalar_or_array("d", d)
         return ((self.n_c / n) ** (self.alpha_n / self.alpha_d) + self.d_c / d) ** self.alpha_d
@@ -401,7 +401,10 @@ def _batched_lbfgs(
         if order:
             s_last, y_last = s_memory[order[0], rows], y_memory[order[0], rows]
             yy = np.sum(y_last * y_last, axis=1)
-            scale = np.where(rho[order[0], rows] > 0, np.sum(s_last * y_last, axis=1) / np.where(yy > 0, yy, 1.0), 1.0)
+            # the usual initial Hessian scale s'y / y'y, or 1 where the last pair was rejected
+            usable = rho[order[0], rows] > 0
+            sy = np.sum(s_last * y_last, axis=1)
+            scale = np.where(usable, sy / np.where(yy > 0, yy, 1.0), 1.0)
         else:
             scale = 1.0 / np.maximum(np.sqrt(np.sum(g * g, axis=1)), 1e-12)
         r = q * np.reshape(scale, (-1, 1))
@@ -499,9 +502,9 @@ def fit_chinchilla(
 
     For speed, the runs from all grid points advance together in one vectorised L-BFGS
     (:func:`_batched_lbfgs`); the ``polish`` best end points are then refined by scipy's
-    L-BFGS-B, whose result is returned. Summing rather than averaging matters: averaged, the objective is
-    so small that L-BFGS stops early (Besiroglu et al. 2024). Introduced in the chapter
-    'Compute-optimal training' (compute-optimal).
+    L-BFGS-B, whose result is returned. Summing rather than averaging matters: averaged,
+    the objective is so small that L-BFGS stops early (Besiroglu et al. 2024). Introduced in
+    the chapter 'Compute-optimal training' (compute-optimal).
     """
     n = _positive_finite("n", n)
     d = _positive_finite("d", d)
