@@ -458,8 +458,8 @@ class ChinchillaFit:
     """The result of :func:`fit_chinchilla`: the fitted law and how the fit went.
 
     ``objective`` is the summed Huber loss at the best fit, ``n_starts`` the number of
-    initial values tried and ``n_converged`` how many of those L-BFGS runs reported
-    convergence. Introduced in the chapter 'Compute-optimal training' (compute-optimal).
+    initial values tried, ``n_converged`` how many of those L-BFGS runs met a stopping rule,
+    and ``residuals`` are log(observed) - log(fitted) loss. Introduced in the chapter 'Compute-optimal training' (compute-optimal).
     """
 
     law: ChinchillaLaw
@@ -545,5 +545,5 @@ def fit_chinchilla(
         n_starts=len(starts),
         n_converged=int(converged.sum()),
         best_start=dict(zip(names, map(float, best_start))),
-        residuals=np.log(law.predict(n, d)) - log_l,
+        residuals=log_l - np.log(law.predict(n, d)),
     )
