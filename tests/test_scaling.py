@@ -1,0 +1,290 @@
+"""Tests of emergence.scaling: published constants, power-law fits and fit_chinchilla."""
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emergence.scaling import (
+    BESIROGLU_2024,
+    HOFFMANN_2022,
+    KAPLAN_C_MIN,
+    KAPLAN_D,
+    KAPLAN_JOINT,
+    KAPLAN_N,
+    ChinchillaLaw,
+    _batched_lbfgs,
+    _huber_objective,
+    fit_chinchilla,
+    fit_power_law,
+)
+
+SHARED_POINTS = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chinchilla_figure4_points.csv"
+)
+
+# a small grid keeps the synthetic tests fast; the full grid is exercised on the shared data
+SMALL_GRID = {
+    "alpha": (0.0, 0.5, 1.0),
+    "beta": (0.0, 0.5, 1.0),
+    "e": (-1.0, 0.0, 1.0),
+    "a": (0.0, 5.0, 10.0),
+    "b": (0.0, 5.0, 10.0),
+}
+
+
+def synthetic_power_law(irreducible: float, noise: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = np.logspace(5, 9, 25)
+    y = (irreducible + 300.0 * x**-0.35) * np.exp(noise * rng.standard_normal(x.size))
+    return x, y
+
+
+# --- published constants ------------------------------------------------------------------
+
+
+def test_kaplan_constants_match_the_paper():
+    assert (KAPLAN_N.alpha, KAPLAN_N.scale) == (0.076, 8.8e13)
+    assert (KAPLAN_D.alpha, KAPLAN_D.scale) == (0.095, 5.4e13)
+    assert (KAPLAN_C_MIN.alpha, KAPLAN_C_MIN.scale) == (0.050, 3.1e8)
+    assert (KAPLAN_JOINT.alpha_n, KAPLAN_JOINT.alpha_d) == (0.076, 0.103)
+    assert (KAPLAN_JOINT.n_c, KAPLAN_JOINT.d_c) == (6.4e13, 1.8e13)
+    assert {law.citation for law in (KAPLAN_N, KAPLAN_D, KAPLAN_C_MIN, KAPLAN_JOINT)} == {
+        "kaplan2020scaling"
+    }
+    # "a loss that is smaller by a factor 2^-alpha_N = 0.95" (Kaplan et al. section 1.2)
+    assert KAPLAN_N.loss(2e9) / KAPLAN_N.loss(1e9) == pytest.approx(0.95, abs=0.005)
+
+
+def test_kaplan_joint_law_reduces_to_l_of_n_with_unlimited_data():
+    n = np.array([1e6, 1e8, 1e10])
+    expected = (KAPLAN_JOINT.n_c / n) ** KAPLAN_JOINT.alpha_n
+    assert np.allclose(KAPLAN_JOINT.loss(n, 1e30), expected, rtol=1e-6)
+
+
+def test_chinchilla_constants_and_citations():
+    assert (HOFFMANN_2022.E, HOFFMANN_2022.A, HOFFMANN_2022.B) == (1.69, 406.4, 410.7)
+    assert (HOFFMANN_2022.alpha, HOFFMANN_2022.beta) == (0.34, 0.28)
+    assert HOFFMANN_2022.citation == "hoffmann2022training"
+    assert (BESIROGLU_2024.E, BESIROGLU_2024.A, BESIROGLU_2024.B) == (1.8172, 482.01, 2085.43)
+    assert (BESIROGLU_2024.alpha, BESIROGLU_2024.beta) == (0.3478, 0.3658)
+    assert BESIROGLU_2024.citation == "besiroglu2024chinchilla"
+
+
+def test_compute_optimal_spends_the_budget_and_minimises_the_loss():
+    law = BESIROGLU_2024
+    compute = 5.76e23
+    n_opt, d_opt = law.compute_optimal(compute)
+    assert 6 * n_opt * d_opt == pytest.approx(compute, rel=1e-9)
+    # moving along the iso-FLOP curve in either direction raises the loss
+    for factor in (0.8, 1.25):
+        assert law.predict(n_opt * factor, d_opt / factor) > law.predict(n_opt, d_opt)
+    a, b = law.exponents
+    assert a + b == pytest.approx(1.0)
+    n_10x, _ = law.compute_optimal(10 * compute)
+    assert n_10x / n_opt == pytest.approx(10**a)
+
+
+def test_refit_constants_give_about_twenty_tokens_per_parameter():
+    # facts.md section 3.4: about 18 tokens per parameter at Gopher compute for the refit,
+    # against about 93 with Hoffmann's rounded constants
+    assert 15 < BESIROGLU_2024.tokens_per_parameter(5.76e23) < 25
+    assert 80 < HOFFMANN_2022.tokens_per_parameter(5.76e23) < 110
+
+
+def test_laws_reject_non_positive_inputs():
+    with pytest.raises(ValueError, match="compute"):
+        HOFFMANN_2022.compute_optimal(-1.0)
+    with pytest.raises(ValueError, match="n"):
+        HOFFMANN_2022.predict(0.0, 1e9)
+    with pytest.raises(ValueError, match="N"):
+        KAPLAN_N.loss(np.nan)
+
+
+# --- power-law fits -----------------------------------------------------------------------
+
+
+def test_pure_power_law_is_recovered_exactly_without_noise():
+    x = np.logspace(3, 8, 10)
+    fit = fit_power_law(x, 5.0 * x**-0.2)
+    assert fit.alpha == pytest.approx(0.2, rel=1e-8)
+    assert fit.A == pytest.approx(5.0, rel=1e-8)
+    assert fit.E == 0.0 and set(fit.params) == {"A", "alpha"}
+    assert fit.r_squared == pytest.approx(1.0)
+    assert np.allclose(fit.predict(x), 5.0 * x**-0.2)
+
+
+def test_irreducible_fit_recovers_known_exponent_from_noisy_data():
+    x, y = synthetic_power_law(irreducible=1.7, noise=0.005)
+    fit = fit_power_law(x, y, irreducible=True)
+    assert abs(fit.alpha - 0.35) < 3 * fit.stderr["alpha"] + 0.02
+    assert abs(fit.E - 1.7) < 0.05
+    assert fit.r_squared > 0.99
+    assert set(fit.stderr) == {"A", "alpha", "E"}
+    assert all(value > 0 for value in fit.stderr.values())
+    assert fit.residuals.shape == x.shape
+
+
+def test_fit_without_irreducible_term_is_biased_when_there_is_one():
+    x, y = synthetic_power_law(irreducible=1.7, noise=0.0)
+    plain = fit_power_law(x, y)
+    full = fit_power_law(x, y, irreducible=True)
+    # the pure power law flattens its exponent to bend towards the floor it cannot represent
+    assert plain.alpha < 0.5 * 0.35
+    assert full.alpha == pytest.approx(0.35, rel=1e-4)
+    assert np.sum(full.residuals**2) < np.sum(plain.residuals**2)
+
+
+def test_standard_errors_shrink_with_more_points():
+    rng = np.random.default_rng(1)
+    errors = []
+    for n_points in (10, 160):
+        x = np.logspace(4, 8, n_points)
+        y = 3.0 * x**-0.1 * np.exp(0.01 * rng.standard_normal(n_points))
+        errors.append(fit_power_law(x, y).stderr["alpha"])
+    assert errors[1] < 0.5 * errors[0]
+
+
+def test_band_contains_the_fit_and_widens_when_extrapolating():
+    x, y = synthetic_power_law(irreducible=1.7, noise=0.01, seed=2)
+    fit = fit_power_law(x, y, irreducible=True)
+    grid = np.logspace(5, 12, 30)
+    lower, upper = fit.band(grid)
+    prediction = fit.predict(grid)
+    assert np.all(lower <= prediction) and np.all(prediction <= upper)
+    width = np.log(upper / lower)
+    assert width[-1] > width[10]
+    narrow_lower, narrow_upper = fit.band(grid, level=0.5)
+    assert np.all(np.log(narrow_upper / narrow_lower) < width)
+    with pytest.raises(ValueError, match="level"):
+        fit.band(grid, level=1.0)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        ([1.0, 2.0, np.nan, 4.0], [1.0, 0.5, 0.3, 0.2], "NaN or infinite"),
+        ([1.0, 2.0, 3.0, 4.0], [1.0, np.inf, 0.3, 0.2], "NaN or infinite"),
+        ([1.0, 0.0, 3.0, 4.0], [1.0, 0.5, 0.3, 0.2], "positive"),
+        ([1.0, 2.0, 3.0, 4.0], [1.0, -0.5, 0.3, 0.2], "positive"),
+        ([1.0, 2.0, 3.0], [1.0, 0.5, 0.3, 0.2], "different lengths"),
+        ([1.0, 2.0], [1.0, 0.5], "at least 3"),
+        ([[1.0, 2.0]], [[1.0, 0.5]], "one-dimensional"),
+        (["a", "b", "c"], [1.0, 0.5, 0.3], "numbers"),
+    ],
+)
+def test_fit_power_law_rejects_bad_input(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        fit_power_law(x, y)
+
+
+def test_irreducible_fit_needs_four_points():
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_power_law([1.0, 2.0, 3.0], [1.0, 0.5, 0.4], irreducible=True)
+
+
+# --- fit_chinchilla -----------------------------------------------------------------------
+
+
+def synthetic_chinchilla(law: ChinchillaLaw, noise: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = np.repeat(np.logspace(7.5, 10, 8), 6)
+    d = n * np.tile(np.logspace(0, 2.5, 6), 8)
+    loss = law.predict(n, d) * np.exp(noise * rng.standard_normal(n.size))
+    return n, d, loss
+
+
+def test_huber_gradient_matches_finite_differences():
+    n, d, loss = synthetic_chinchilla(HOFFMANN_2022, noise=0.01)
+    args = (np.log(n), np.log(d), np.log(loss), 1e-3)
+    theta = np.array([6.1, 5.9, 0.5, 0.33, 0.29])
+    _, gradient = _huber_objective(theta, *args)
+    numeric = np.array([
+        (_huber_objective(theta + h, *args)[0] - _huber_objective(theta - h, *args)[0]) / 2e-7
+        for h in np.eye(5) * 1e-7
+    ])
+    assert np.allclose(gradient, numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_batched_lbfgs_finds_the_minimum_of_a_quadratic():
+    centre = np.array([1.0, -2.0, 3.0])
+    scales = np.array([1.0, 10.0, 100.0])
+
+    def objective(theta):
+        diff = theta - centre
+        return np.sum(scales * diff**2, axis=1), 2 * scales * diff
+
+    starts = np.array([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0], [-3.0, 1.0, 0.5]])
+    ends, values, converged = _batched_lbfgs(objective, starts)
+    assert converged.all()
+    assert np.allclose(ends, centre, atol=1e-4)
+    assert np.all(values < 1e-8)
+
+
+def test_fit_chinchilla_recovers_known_constants():
+    truth = ChinchillaLaw(E=1.8, A=480.0, B=2000.0, alpha=0.35, beta=0.37)
+    n, d, loss = synthetic_chinchilla(truth, noise=0.0)
+    fit = fit_chinchilla(n, d, loss, grid=SMALL_GRID)
+    assert fit.law.E == pytest.approx(1.8, rel=1e-3)
+    assert fit.law.alpha == pytest.approx(0.35, rel=1e-2)
+    assert fit.law.beta == pytest.approx(0.37, rel=1e-2)
+    assert fit.n_starts == 3**5
+    assert np.allclose(fit.predict(n, d), loss, rtol=1e-3)
+    n_opt, d_opt = fit.compute_optimal(1e22)
+    true_n, true_d = truth.compute_optimal(1e22)
+    assert n_opt == pytest.approx(true_n, rel=0.05) and d_opt == pytest.approx(true_d, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "loss", "message"),
+    [
+        ([1e8] * 6, [1e9] * 6, [2.0] * 5 + [np.nan], "loss contains NaN"),
+        ([1e8] * 5 + [-1.0], [1e9] * 6, [2.0] * 6, "n must be positive"),
+        ([1e8] * 6, [1e9] * 5, [2.0] * 6, "different lengths"),
+        ([1e8] * 5, [1e9] * 5, [2.0] * 5, "at least 6"),
+    ],
+)
+def test_fit_chinchilla_rejects_bad_input(n, d, loss, message):
+    with pytest.raises(ValueError, match=message):
+        fit_chinchilla(n, d, loss, grid=SMALL_GRID)
+
+
+def test_fit_chinchilla_rejects_bad_options():
+    n, d, loss = synthetic_chinchilla(HOFFMANN_2022, noise=0.01)
+    with pytest.raises(ValueError, match="delta"):
+        fit_chinchilla(n, d, loss, delta=0.0, grid=SMALL_GRID)
+    with pytest.raises(ValueError, match="grid"):
+        fit_chinchilla(n, d, loss, grid={"a": (0.0,)})
+    with pytest.raises(ValueError, match="polish"):
+        fit_chinchilla(n, d, loss, grid=SMALL_GRID, polish=0)
+
+
+@pytest.mark.skipif(not SHARED_POINTS.exists(), reason="shared Chinchilla data not present")
+def test_fit_chinchilla_reproduces_the_epoch_re_estimate():
+    """Besiroglu et al. (2024) on Epoch's points from Hoffmann et al.'s Figure 4.
+
+    Following their analysis: D = C / (6 N), and the 5 highest-loss points are left out,
+    which leaves 240. The data file is read from the shared folder, never copied.
+    """
+    with SHARED_POINTS.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    n = np.array([float(row["Model Size"]) for row in rows])
+    compute = np.array([float(row["Training FLOP"]) for row in rows])
+    loss = np.array([float(row["loss"]) for row in rows])
+    keep = np.argsort(loss)[:240]
+    fit = fit_chinchilla(n[keep], compute[keep] / (6 * n[keep]), loss[keep])
+    law = fit.law
+    assert fit.n_starts == 4500
+    assert abs(law.E - 1.817) < 0.01
+    assert abs(law.alpha - 0.347) < 0.005
+    assert abs(law.beta - 0.367) < 0.005
+    assert law.A == pytest.approx(BESIROGLU_2024.A, rel=0.05)
+    assert law.B == pytest.approx(BESIROGLU_2024.B, rel=0.05)
+    # the same estimator in their notebook ("replicate exactly"): A = 477.8, B = 2143
+    assert law.A == pytest.approx(477.8, rel=0.01)
+    assert law.B == pytest.approx(2143.0, rel=0.01)
+    assert math.isclose(fit.objective, np.sum(np.where(
+        np.abs(fit.residuals) <= 1e-3, 0.5 * fit.residuals**2,
+        1e-3 * (np.abs(fit.residuals) - 0.5e-3))), rel_tol=1e-9)
