@@ -7,7 +7,7 @@ from emergence.grokking import (
     frequency_energy,
     full_batch,
     modular_addition_split,
-    principal_plane,
+    principal_components,
     top_frequencies,
 )
 
@@ -50,10 +50,10 @@ def test_a_random_embedding_spreads_its_energy():
     assert share < 0.4  # 2 of 11 frequencies: about 0.18 expected
 
 
-def test_principal_plane_of_a_noisy_circle_is_a_circle():
-    points, explained = principal_plane(circle(31, k=3, noise=0.02))
+def test_top_principal_components_of_a_noisy_circle_are_a_circle():
+    points, explained = principal_components(circle(31, k=3, noise=0.02), 2)
     radii = np.hypot(points[:, 0], points[:, 1])
-    assert explained > 0.95
+    assert explained.sum() > 0.95 and explained[0] >= explained[1]
     assert radii.std() / radii.mean() < 0.1
 
 
@@ -66,7 +66,7 @@ def test_principal_plane_of_a_noisy_circle_is_a_circle():
         (lambda: frequency_energy(np.ones((7, 3))), "constant"),
         (lambda: frequency_energy(np.ones(7)), "residues"),
         (lambda: top_frequencies(circle(7, 1), 4), "k must"),
-        (lambda: principal_plane(np.ones((7, 1))), "d >= 2"),
+        (lambda: principal_components(np.ones((7, 2)), 3), "n must"),
         (lambda: full_batch(torch.zeros(3, 3, dtype=torch.long)), r"\(n, 4\)"),
     ],
 )
