@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 
 import numpy as np
 
@@ -35,6 +36,12 @@ def setup(seed: int = 0, threads: int = 2) -> None:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
+    if not is_interactive():
+        # Before importing torch: torch imports tqdm, and tqdm reads TQDM_* variables only once,
+        # when it is first imported.
+        os.environ["TQDM_DISABLE"] = "1"
+        # tqdm.auto warns on stderr in a kernel without ipywidgets; a built page must not show it.
+        warnings.filterwarnings("ignore", message="IProgress not found")
     random.seed(seed)
     np.random.seed(seed)
     try:
@@ -44,6 +51,4 @@ def setup(seed: int = 0, threads: int = 2) -> None:
     else:
         torch.manual_seed(seed)
         torch.set_num_threads(threads)
-    if not is_interactive():
-        os.environ["TQDM_DISABLE"] = "1"
     plotting.use_book_style()

@@ -1,0 +1,138 @@
+"""Modular addition, the task on which grokking was found, and the Fourier lens on its solution.
+
+Each problem ``a + b mod p`` is the token sequence ``a b = c`` over the vocabulary of the
+residues ``0 .. p-1`` plus an ``=`` token (id ``p``); the loss is taken on ``c`` only.
+A fraction of the ``p * p`` pairs is used for training, the rest is held out. Introduced in
+the chapter 'Grokking: generalisation long after memorisation' (grokking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from transformers import GPT2LMHeadModel
+
+from emergence.model import Batch, tiny_gpt2
+
+IGNORE = -100
+
+
+def modular_addition_split(
+    p: int, train_fraction: float, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token sequences ``[a, b, p, (a + b) % p]`` for every pair, split into train and test.
+
+    Returns two ``(n, 4)`` long tensors with no pair in both. Introduced in 'Grokking'
+    (grokking).
+
+    Raises:
+        ValueError: if ``p`` < 2 or ``train_fraction`` leaves either split empty.
+    """
+    if p < 2:
+        raise ValueError(f"p must be at least 2, got {p}")
+    n_pairs = p * p
+    n_train = int(round(train_fraction * n_pairs))
+    if not 0 < n_train < n_pairs:
+        raise ValueError(f"train_fraction {train_fraction} leaves a split of {p}*{p} pairs empty")
+    a, b = np.divmod(np.arange(n_pairs), p)
+    tokens = torch.from_numpy(np.stack([a, b, np.full(n_pairs, p), (a + b) % p], axis=1))
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(n_pairs))
+    return tokens[order[:n_train]], tokens[order[n_train:]]
+
+
+def modular_model(p: int, n_embd: int = 64, n_head: int = 4, n_layer: int = 1) -> GPT2LMHeadModel:
+    """A fresh ``emergence.model.tiny_gpt2`` for ``a b = c`` sequences modulo ``p``.
+
+    Introduced in 'Grokking' (grokking).
+    """
+    model = tiny_gpt2(p + 1, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=4)
+    # GPT2LMHeadModel's class name maps to no loss type, and transformers then logs a warning
+    # to stderr on every first forward pass; the loss it falls back to is the one we want.
+    model.loss_type = "ForCausalLM"
+    return model
+
+
+def full_batch(tokens: torch.Tensor) -> Callable[[int], Batch]:
+    """A ``batch_fn`` for ``emergence.model.train`` that returns the whole training set.
+
+    Labels are ``IGNORE`` everywhere but the answer, so the model is trained only to
+    compute ``c``. Full-batch training removes sampling noise: the delay before
+    generalisation is a property of the optimisation, not of lucky batches.
+    """
+    if tokens.ndim != 2 or tokens.shape[1] != 4 or len(tokens) == 0:
+        raise ValueError("tokens must be a non-empty (n, 4) tensor of [a, b, =, c] rows")
+    labels = torch.full_like(tokens, IGNORE)
+    labels[:, 3] = tokens[:, 3]
+    return lambda step: (tokens, labels)
+
+
+def accuracy(model: GPT2LMHeadModel, tokens: torch.Tensor) -> float:
+    """Fraction of rows whose answer ``c`` is the model's most likely token after ``a b =``."""
+    with torch.inference_mode():
+        logits = model(input_ids=tokens[:, :3]).logits[:, -1]
+    return float((logits.argmax(dim=-1) == tokens[:, 3]).float().mean())
+
+
+def frequency_energy(embedding: np.ndarray) -> np.ndarray:
+    """Share of an embedding's variation carried by each frequency ``1 .. p // 2``.
+
+    ``embedding`` has one row per residue ``0 .. p-1``. Its discrete Fourier transform along
+    the residue axis is taken for every embedding dimension; the squared magnitudes, summed
+    over dimensions, give the energy of each frequency ``k`` (the constant term ``k = 0`` is
+    left out, it is the mean embedding). Returns the energies normalised to sum to 1, index
+    ``k - 1`` for frequency ``k``. Introduced in 'Grokking' (grokking).
+
+    Raises:
+        ValueError: if ``embedding`` is not 2-D with at least 3 rows, or is constant.
+    """
+    embedding = np.asarray(embedding, dtype=float)
+    if embedding.ndim != 2 or embedding.shape[0] < 3:
+        raise ValueError("embedding must be a (p, d) array with p >= 3 residues")
+    centred = embedding - embedding.mean(axis=0)
+    if np.allclose(centred, 0.0):
+        raise ValueError("embedding is constant along the residue axis")
+    spectrum = np.abs(np.fft.rfft(centred, axis=0)) ** 2
+    energy = spectrum[1 : embedding.shape[0] // 2 + 1].sum(axis=1)
+    return energy / energy.sum()
+
+
+def top_frequencies(embedding: np.ndarray, k: int) -> tuple[list[int], float]:
+    """The ``k`` strongest frequencies of ``embedding`` and the share of energy they carry.
+
+    A random embedding spreads its energy evenly, so its top ``k`` of ``p // 2`` frequencies
+    carry little more than ``k / (p // 2)``; an embedding built from a few sines and cosines
+    concentrates it. Introduced in 'Grokking' (grokking).
+
+    Raises:
+        ValueError: if ``k`` is not between 1 and the number of frequencies.
+    """
+    energy = frequency_energy(embedding)
+    if not 1 <= k <= len(energy):
+        raise ValueError(f"k must be between 1 and {len(energy)}, got {k}")
+    order = np.argsort(energy)[::-1][:k]
+    return [int(i) + 1 for i in order], float(energy[order].sum())
+
+
+def principal_components(embedding: np.ndarray, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Residue embeddings projected on their top ``n`` principal components.
+
+    Returns the ``(p, n)`` projections and the share of variance each component explains.
+    For a Fourier embedding the components come in pairs, a cosine and a sine of one
+    frequency, and each pair places the residues on a circle. Introduced in 'Grokking'
+    (grokking).
+
+    Raises:
+        ValueError: if ``embedding`` is not 2-D, or ``n`` is not between 1 and
+            ``min(p, d)``.
+    """
+    embedding = np.asarray(embedding, dtype=float)
+    if embedding.ndim != 2 or embedding.shape[0] < 3:
+        raise ValueError("embedding must be a (p, d) array with p >= 3 residues")
+    if not 1 <= n <= min(embedding.shape):
+        raise ValueError(f"n must be between 1 and {min(embedding.shape)}, got {n}")
+    centred = embedding - embedding.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    explained = singular**2 / (singular**2).sum()
+    return centred @ vt[:n].T, explained[:n]

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from emergence.grokking import (
+    IGNORE,
+    frequency_energy,
+    full_batch,
+    modular_addition_split,
+    principal_components,
+    top_frequencies,
+)
+
+
+def test_split_covers_every_pair_once_with_correct_answers():
+    train, test = modular_addition_split(7, 0.4, seed=1)
+    both = torch.cat([train, test])
+    assert len(train) == round(0.4 * 49) and len(both) == 49
+    assert len({tuple(row[:2].tolist()) for row in both}) == 49
+    assert (both[:, 2] == 7).all()
+    assert ((both[:, 0] + both[:, 1]) % 7 == both[:, 3]).all()
+
+
+def test_full_batch_takes_the_loss_on_the_answer_only():
+    train, _ = modular_addition_split(5, 0.5)
+    ids, labels = full_batch(train)(0)
+    assert (labels[:, :3] == IGNORE).all()
+    assert torch.equal(labels[:, 3], ids[:, 3])
+
+
+def circle(p, k, d=8, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * k * np.arange(p) / p
+    basis = np.linalg.qr(rng.normal(size=(d, 2)))[0].T
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1) @ basis + noise * rng.normal(
+        size=(p, d)
+    )
+
+
+def test_a_circle_embedding_has_all_its_energy_in_one_frequency():
+    frequencies, share = top_frequencies(circle(23, k=5), 1)
+    assert frequencies == [5]
+    assert share == pytest.approx(1.0)
+    assert frequency_energy(circle(23, k=5)).sum() == pytest.approx(1.0)
+
+
+def test_a_random_embedding_spreads_its_energy():
+    random = np.random.default_rng(0).normal(size=(23, 64))
+    _, share = top_frequencies(random, 2)
+    assert share < 0.4  # 2 of 11 frequencies: about 0.18 expected
+
+
+def test_top_principal_components_of_a_noisy_circle_are_a_circle():
+    points, explained = principal_components(circle(31, k=3, noise=0.02), 2)
+    radii = np.hypot(points[:, 0], points[:, 1])
+    assert explained.sum() > 0.95 and explained[0] >= explained[1]
+    assert radii.std() / radii.mean() < 0.1
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: modular_addition_split(1, 0.5), "p must"),
+        (lambda: modular_addition_split(5, 0.0), "empty"),
+        (lambda: modular_addition_split(5, 1.0), "empty"),
+        (lambda: frequency_energy(np.ones((7, 3))), "constant"),
+        (lambda: frequency_energy(np.ones(7)), "residues"),
+        (lambda: top_frequencies(circle(7, 1), 4), "k must"),
+        (lambda: principal_components(np.ones((7, 2)), 3), "n must"),
+        (lambda: full_batch(torch.zeros(3, 3, dtype=torch.long)), r"\(n, 4\)"),
+    ],
+)
+def test_bad_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
