@@ -165,9 +165,6 @@ def addition_model(
     """
     model = tiny_gpt2(VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head,
                       n_positions=fmt.length)
-    # GPT2LMHeadModel's class name maps to no loss type, and transformers then logs a warning
-    # to stderr on every first forward pass; the loss it falls back to is the one we want.
-    model.loss_type = "ForCausalLM"
     return model
 
 

@@ -124,9 +124,6 @@ def train_byte_lm(
     model = tiny_gpt2(
         VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=context
     )
-    # transformers cannot infer the loss from the class name GPT2LMHeadModel and would warn
-    # on stderr at the first step; it is the causal-LM loss it falls back to anyway
-    model.loss_type = "ForCausalLM"
     data = _as_tensor(train_bytes)
     generator = torch.Generator().manual_seed(seed)
     offsets = torch.arange(context)

@@ -48,9 +48,6 @@ def modular_model(p: int, n_embd: int = 64, n_head: int = 4, n_layer: int = 1) -
     Introduced in 'Grokking' (grokking).
     """
     model = tiny_gpt2(p + 1, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=4)
-    # GPT2LMHeadModel's class name maps to no loss type, and transformers then logs a warning
-    # to stderr on every first forward pass; the loss it falls back to is the one we want.
-    model.loss_type = "ForCausalLM"
     return model
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel
 
 #: A batch for causal language modelling: token ids and labels of the same shape, with
@@ -50,7 +50,11 @@ def tiny_gpt2(
         bos_token_id=0,
         eos_token_id=0,
     )
-    return GPT2LMHeadModel(config)
+    model = GPT2LMHeadModel(config)
+    # transformers infers the loss from the class name, finds none for GPT2LMHeadModel and
+    # warns on stderr at the first step; the causal-LM loss it falls back to is the one we want
+    model.loss_type = "ForCausalLM"
+    return model
 
 
 def count_parameters(model: torch.nn.Module, non_embedding: bool = False) -> int:
