@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+
+from emergence.composition import HopTask, hop_accuracy, hop_batch_fn
+
+
+def _decode(task, row):
+    s = task.symbols
+    f = {t // s: t % s for t in row[:s]}
+    questions = [(row[i] - s * s - s + 1, row[i + 1] - s * s, row[i + 2] - s * s)
+                 for i in range(s, task.length, 3)]
+    return f, questions
+
+
+def test_sequences_list_a_permutation_and_correct_answers():
+    task = HopTask(symbols=5, max_hops=3, queries=4)
+    rng = np.random.default_rng(0)
+    hops = rng.integers(1, 4, size=(50, 4))
+    ids = task.sequences(hops, rng)
+    assert ids.shape == (50, task.length) and int(ids.max()) < task.vocab_size
+    for row, row_hops in zip(ids.tolist(), hops):
+        f, questions = _decode(task, row)
+        assert sorted(f) == sorted(f.values()) == list(range(5))
+        assert len({x for _, x, _ in questions}) == 4, "queries are distinct"
+        for (k, x, answer), expected_k in zip(questions, row_hops):
+            assert k == expected_k
+            y = x
+            for _ in range(k):
+                y = f[y]
+            assert answer == y
+
+
+def test_batches_mask_everything_but_the_answers():
+    task = HopTask()
+    ids, labels = hop_batch_fn(task, batch_size=8, seed=1)(3)
+    again, _ = hop_batch_fn(task, batch_size=8, seed=1)(3)
+    assert torch.equal(ids, again)
+    kept = (labels != -100).nonzero()[:, 1].unique().tolist()
+    assert kept == task.answer_positions()
+
+
+class _Oracle(torch.nn.Module):
+    """Puts all probability on the true next token: a perfect model of the sequences."""
+
+    def __init__(self, vocab):
+        super().__init__()
+        self.vocab = vocab
+
+    def forward(self, input_ids):
+        logits = torch.zeros(*input_ids.shape, self.vocab)
+        logits[:, :-1].scatter_(2, input_ids[:, 1:, None], 1.0)
+
+        class Out:
+            pass
+
+        out = Out()
+        out.logits = logits
+        return out
+
+
+def test_hop_accuracy_of_a_perfect_and_a_fresh_model():
+    task = HopTask()
+    assert hop_accuracy(_Oracle(task.vocab_size), task, hops=2) == 1.0
+    torch.manual_seed(0)
+    fresh = task.new_model(n_layer=1, n_embd=16).eval()
+    assert hop_accuracy(fresh, task, hops=1) < 0.5
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="symbols"):
+        HopTask(symbols=1)
+    with pytest.raises(ValueError, match="queries"):
+        HopTask(symbols=3, queries=4)
+    task = HopTask()
+    with pytest.raises(ValueError, match="shape"):
+        task.sequences(np.ones((2, 3), dtype=int), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="hop counts"):
+        task.sequences(np.full((2, task.queries), 3), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="batch_size"):
+        hop_batch_fn(task, batch_size=0)
+    with pytest.raises(ValueError, match="items"):
+        hop_accuracy(_Oracle(task.vocab_size), task, hops=1, items=0)
