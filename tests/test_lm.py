@@ -156,3 +156,19 @@ def test_bad_arguments_are_value_errors(model):
         L.generate(model, ["a"], max_new_tokens=0)
     with pytest.raises(ValueError):
         L.token_logprobs(model, "")
+
+
+def test_a_shared_prompt_prefix_is_encoded_once_without_changing_results(model, monkeypatch):
+    demos = "Capital cities:\n" + "".join(
+        f"{c} -> {k}\n" for c, k in [("France", "Paris"), ("Japan", "Tokyo"), ("Italy", "Rome")])
+    contexts = [demos + f"{c} ->" for c in ("Germany", "Peru", "Kenya")]
+    answers = [" Berlin", " Lima", " Nairobi"]
+    tokens = [model.encode(c) for c in contexts]
+    assert L._shared_prefix_length(tokens, 10**6) >= L._MIN_SHARED_PREFIX
+    shared = (L.continuation_logprobs(model, contexts, answers),
+              L.generate(model, contexts, max_new_tokens=5))
+    monkeypatch.setattr(L, "_MIN_SHARED_PREFIX", 10**6)
+    separate = (L.continuation_logprobs(model, contexts, answers),
+                L.generate(model, contexts, max_new_tokens=5))
+    assert np.allclose(shared[0], separate[0], atol=1e-4)
+    assert shared[1] == separate[1]

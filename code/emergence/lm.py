@@ -30,6 +30,7 @@ import shutil
 import socket
 import tempfile
 import time
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,6 +264,38 @@ def _context_ids(lm: LanguageModel, context: str) -> list[int]:
     return lm.encode(context) if context else [lm.separator_id]
 
 
+#: Shortest shared prompt prefix worth encoding once for a whole batch.
+_MIN_SHARED_PREFIX = 16
+
+
+def _shared_prefix_length(sequences: list[list[int]], limit: int) -> int:
+    """Length of the token prefix common to all sequences, at most ``limit``."""
+    if len(sequences) < 2:
+        return 0
+    shortest = min(min(len(s) for s in sequences), limit)
+    first = sequences[0]
+    for n in range(shortest):
+        if any(seq[n] != first[n] for seq in sequences[1:]):
+            return n
+    return shortest
+
+
+def _encode_prefix(lm: LanguageModel, prefix: list[int]):
+    """Key-value cache of a prefix, to be copied for every batch that continues it."""
+    if not prefix:
+        return None
+    out = lm.model.base_model(input_ids=torch.tensor([prefix]), use_cache=True)
+    return out.past_key_values
+
+
+def _continue_cache(cache, batch: int):
+    if cache is None:
+        return None
+    copy = deepcopy(cache)
+    copy.batch_repeat_interleave(batch)
+    return copy
+
+
 def _score_positions(
     lm: LanguageModel, sequences: list[list[int]], first_scored: list[int], batch_size: int
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -270,9 +303,10 @@ def _score_positions(
     token at each of those positions plus the one after the sequence; one array per sequence
     for each.
 
-    Sequences are right-padded, so every real token keeps its position and never attends to
-    padding; only the needed positions go through the output layer, whose vocabulary-wide
-    matrix product is a fifth of a small model's cost.
+    A prompt prefix shared by all sequences (the demonstrations of a few-shot prompt) is
+    encoded once. The rest is right-padded, so every real token keeps its position and never
+    attends to padding; only the needed positions go through the output layer, whose
+    vocabulary-wide matrix product is a fifth of a small model's cost.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -283,27 +317,37 @@ def _score_positions(
                              f"context of {limit} tokens")
         if not 1 <= first <= len(seq):
             raise ValueError("every scored token needs at least one token before it")
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     picked: list[np.ndarray] = [np.empty(0)] * len(sequences)
     argmax: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(sequences)
+    if not sequences:
+        return picked, argmax
+    # The last context token stays outside the prefix: its output predicts the first scored one.
+    shared = _shared_prefix_length(sequences, min(first_scored) - 1)
+    if shared < _MIN_SHARED_PREFIX:
+        shared = 0
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     body = lm.model.base_model
     head = lm.model.get_output_embeddings()
     with torch.inference_mode():
+        prefix_cache = _encode_prefix(lm, sequences[0][:shared])
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            width = max(len(sequences[i]) for i in chunk)
+            width = max(len(sequences[i]) for i in chunk) - shared
             ids = torch.full((len(chunk), width), lm.separator_id, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            mask = torch.zeros((len(chunk), shared + width), dtype=torch.long)
+            mask[:, :shared] = 1
             rows, cols, targets = [], [], []
             for row, i in enumerate(chunk):
                 seq = sequences[i]
-                ids[row, :len(seq)] = torch.tensor(seq)
+                ids[row, :len(seq) - shared] = torch.tensor(seq[shared:])
                 mask[row, :len(seq)] = 1
                 rows.extend([row] * (len(seq) - first_scored[i] + 1))
-                cols.extend(range(first_scored[i] - 1, len(seq)))
+                cols.extend(range(first_scored[i] - 1 - shared, len(seq) - shared))
                 # The position after the sequence predicts a token that is not there yet.
                 targets.extend(seq[first_scored[i]:] + [0])
-            hidden = body(input_ids=ids, attention_mask=mask).last_hidden_state
+            hidden = body(input_ids=ids, attention_mask=mask,
+                          past_key_values=_continue_cache(prefix_cache, len(chunk)),
+                          use_cache=False).last_hidden_state
             logp = torch.log_softmax(head(hidden[rows, cols]).float(), dim=-1)
             chosen = logp[torch.arange(len(targets)), torch.tensor(targets)].double().numpy()
             top = logp.argmax(dim=-1).numpy()
@@ -458,13 +502,11 @@ def generate(
 ) -> list[str]:
     """Greedy continuations of each prompt, cut before the first ``stop`` string.
 
-    Generation of a row ends at ``stop``, at the end-of-text token or after
-    ``max_new_tokens`` tokens; the returned texts exclude the prompt and the stop string.
-    Prompts are left-padded and batched. Introduced in the chapter 'Chain of thought'
-    (chain-of-thought).
+    Generation of a row ends at ``stop``, at an end-of-text token or after ``max_new_tokens``
+    tokens; the returned texts exclude the prompt and the stop string. A prefix shared by
+    all prompts (few-shot demonstrations) is encoded once; the rest is left-padded and
+    batched. Introduced in the chapter 'Chain of thought' (chain-of-thought).
     """
-    from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
-
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     if batch_size < 1:
@@ -476,35 +518,52 @@ def generate(
         if len(ids) + max_new_tokens > lm.context_length:
             raise ValueError(f"a prompt of {len(ids)} tokens plus {max_new_tokens} new tokens "
                              f"exceeds the model's context of {lm.context_length} tokens")
-    tokenizer = lm.tokenizer
-
-    class _Stop(StoppingCriteria):
-        def __init__(self, width: int) -> None:
-            self.width = width
-
-        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
-            new = tokenizer.batch_decode(input_ids[:, self.width:])
-            return torch.tensor([stop in text for text in new], dtype=torch.bool)
-
-    config = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-        pad_token_id=lm.separator_id, eos_token_id=_end_ids(lm),
-    )
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     outputs = [""] * len(prompts)
+    if not prompts:
+        return outputs
+    shared = _shared_prefix_length(encoded, min(len(e) for e in encoded) - 1)
+    if shared < _MIN_SHARED_PREFIX:
+        shared = 0
+    ends = _end_ids(lm)
+    decode = lm.tokenizer.decode
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     with torch.inference_mode():
+        prefix_cache = _encode_prefix(lm, encoded[0][:shared])
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            width = max(len(encoded[i]) for i in chunk)
+            width = max(len(encoded[i]) for i in chunk) - shared
             ids = torch.full((len(chunk), width), lm.separator_id, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            mask = torch.zeros((len(chunk), shared + width), dtype=torch.long)
+            mask[:, :shared] = 1
             for row, i in enumerate(chunk):
-                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-                mask[row, width - len(encoded[i]):] = 1
-            criteria = StoppingCriteriaList([_Stop(width)]) if stop else None
-            out = lm.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
-                                    stopping_criteria=criteria)
+                suffix = encoded[i][shared:]
+                ids[row, width - len(suffix):] = torch.tensor(suffix)
+                mask[row, shared + width - len(suffix):] = 1
+            # Left padding sits between the shared prefix and each prompt's own tokens, so
+            # positions are counted over real tokens only.
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+            cache = _continue_cache(prefix_cache, len(chunk))
+            new: list[list[int]] = [[] for _ in chunk]
+            done = [False] * len(chunk)
+            for _ in range(max_new_tokens):
+                out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                               past_key_values=cache, use_cache=True, logits_to_keep=1)
+                cache = out.past_key_values
+                chosen = out.logits[:, -1].argmax(dim=-1).tolist()
+                for row, token in enumerate(chosen):
+                    if done[row]:
+                        continue
+                    if token in ends:
+                        done[row] = True
+                        continue
+                    new[row].append(token)
+                    done[row] = stop is not None and stop in decode(new[row])
+                if all(done):
+                    break
+                ids = torch.tensor(chosen).unsqueeze(1)
+                mask = torch.cat([mask, torch.ones((len(chunk), 1), dtype=torch.long)], dim=1)
+                positions = positions[:, -1:] + 1
             for row, i in enumerate(chunk):
-                text = tokenizer.decode(out[row, width:], skip_special_tokens=True)
+                text = decode(new[row], skip_special_tokens=True)
                 outputs[i] = text.split(stop)[0] if stop else text
     return outputs
