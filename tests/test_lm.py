@@ -172,3 +172,16 @@ def test_a_shared_prompt_prefix_is_encoded_once_without_changing_results(model, 
                 L.generate(model, contexts, max_new_tokens=5))
     assert np.allclose(shared[0], separate[0], atol=1e-4)
     assert shared[1] == separate[1]
+
+
+def test_choice_logprobs_matches_pairwise_scoring(model):
+    contexts = ["The film was wonderful. Sentiment:", "The film was awful. Sentiment:", ""]
+    single = [" positive", " negative"]
+    table = L.choice_logprobs(model, contexts, single)
+    assert model.encode(" positive") != model.encode(" negative")
+    assert all(len(model.encode(c)) == 1 for c in single), "the fast path needs one-token labels"
+    pairwise = [L.continuation_logprobs(model, contexts, [c] * 3) for c in single]
+    assert table.shape == (3, 2)
+    assert np.allclose(table, np.array(pairwise).T, atol=1e-4)
+    multi = L.choice_logprobs(model, contexts[:2], [" very good", " bad"])
+    assert multi.shape == (2, 2) and np.all(multi < 0)

@@ -297,11 +297,16 @@ def _continue_cache(cache, batch: int):
 
 
 def _score_positions(
-    lm: LanguageModel, sequences: list[list[int]], first_scored: list[int], batch_size: int
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Log-probabilities of tokens ``seq[first:]`` given their prefixes, and the most probable
-    token at each of those positions plus the one after the sequence; one array per sequence
-    for each.
+    lm: LanguageModel,
+    sequences: list[list[int]],
+    first_scored: list[int],
+    batch_size: int,
+    next_ids: list[list[int]] | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Log-probabilities of tokens ``seq[first:]`` given their prefixes; the most probable
+    token at each of those positions plus the one after the sequence; and the
+    log-probabilities of the tokens ``next_ids[i]`` after sequence ``i``. One array per
+    sequence for each.
 
     A prompt prefix shared by all sequences (the demonstrations of a few-shot prompt) is
     encoded once. The rest is right-padded, so every real token keeps its position and never
@@ -319,8 +324,9 @@ def _score_positions(
             raise ValueError("every scored token needs at least one token before it")
     picked: list[np.ndarray] = [np.empty(0)] * len(sequences)
     argmax: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(sequences)
+    after: list[np.ndarray] = [np.empty(0)] * len(sequences)
     if not sequences:
-        return picked, argmax
+        return picked, argmax, after
     # The last context token stays outside the prefix: its output predicts the first scored one.
     shared = _shared_prefix_length(sequences, min(first_scored) - 1)
     if shared < _MIN_SHARED_PREFIX:
@@ -356,8 +362,10 @@ def _score_positions(
                 count = len(sequences[i]) - first_scored[i]
                 picked[i] = chosen[offset:offset + count]
                 argmax[i] = top[offset:offset + count + 1]
+                if next_ids is not None:
+                    after[i] = logp[offset + count, next_ids[i]].double().numpy()
                 offset += count + 1
-    return picked, argmax
+    return picked, argmax, after
 
 
 def _pairs(
@@ -385,8 +393,37 @@ def continuation_logprobs(
     (in-context-learning).
     """
     sequences, firsts = _pairs(lm, contexts, continuations)
-    picked, _ = _score_positions(lm, sequences, firsts, batch_size)
+    picked, _, _ = _score_positions(lm, sequences, firsts, batch_size)
     return [float(p.sum()) for p in picked]
+
+
+def choice_logprobs(
+    lm: LanguageModel, contexts: list[str], choices: list[str], batch_size: int = 32
+) -> np.ndarray:
+    """Log-probability of every choice after every context, as an array of shape
+    ``(len(contexts), len(choices))``.
+
+    When every choice is a single token (class labels such as ``" positive"``), one forward
+    pass per context scores all of them; otherwise each pair is scored by
+    :func:`continuation_logprobs`. Introduced in the chapter 'In-context learning in a small
+    pretrained model' (in-context-learning).
+    """
+    if not choices:
+        raise ValueError("choice_logprobs needs at least one choice")
+    sequences, candidates = [], []
+    for context in contexts:
+        stripped, _ = _split_context(context, "")
+        ids = [lm.encode(_split_context(context, c)[1]) for c in choices]
+        if any(len(t) != 1 for t in ids):
+            pairs = [(x, c) for x in contexts for c in choices]
+            flat = continuation_logprobs(lm, [x for x, _ in pairs], [c for _, c in pairs],
+                                         batch_size)
+            return np.array(flat).reshape(len(contexts), len(choices))
+        sequences.append(_context_ids(lm, stripped))
+        candidates.append([t[0] for t in ids])
+    firsts = [len(seq) for seq in sequences]
+    _, _, after = _score_positions(lm, sequences, firsts, batch_size, next_ids=candidates)
+    return np.array(after).reshape(len(contexts), len(choices))
 
 
 def rank_choices(
@@ -401,7 +438,7 @@ def rank_choices(
     if not choices:
         raise ValueError("rank_choices needs at least one choice")
     sequences, firsts = _pairs(lm, [context] * len(choices), list(choices))
-    picked, _ = _score_positions(lm, sequences, firsts, batch_size=32)
+    picked, _, _ = _score_positions(lm, sequences, firsts, batch_size=32)
     scores = [p.mean() if length_normalised else p.sum() for p in picked]
     return int(np.argmax(scores))
 
@@ -426,7 +463,7 @@ def greedy_matches(
     if stop == "":
         raise ValueError("stop must be None or a non-empty string")
     sequences, firsts = _pairs(lm, contexts, continuations)
-    _, argmax = _score_positions(lm, sequences, firsts, batch_size)
+    _, argmax, _ = _score_positions(lm, sequences, firsts, batch_size)
     matches = []
     for seq, first, best in zip(sequences, firsts, argmax):
         agrees = list(best[:-1]) == seq[first:]
@@ -474,7 +511,7 @@ def token_logprobs(lm: LanguageModel, text: str, batch_size: int = 8) -> np.ndar
     if len(ids) < 2:
         return np.empty(0)
     windows, firsts = _windows(lm, ids)
-    picked, _ = _score_positions(lm, windows, firsts, batch_size)
+    picked, _, _ = _score_positions(lm, windows, firsts, batch_size)
     return np.concatenate(picked)
 
 
@@ -489,7 +526,7 @@ def text_bits(lm: LanguageModel, text: str, batch_size: int = 8) -> float:
         raise ValueError("text must be a non-empty string")
     ids = [lm.separator_id] + lm.encode(text)
     windows, firsts = _windows(lm, ids)
-    picked, _ = _score_positions(lm, windows, firsts, batch_size)
+    picked, _, _ = _score_positions(lm, windows, firsts, batch_size)
     return float(-np.concatenate(picked).sum() / np.log(2.0))
 
 
