@@ -265,7 +265,20 @@ def _context_ids(lm: LanguageModel, context: str) -> list[int]:
 
 
 #: Shortest shared prompt prefix worth encoding once for a whole batch.
-_MIN_SHARED_PREFIX = 16
+_MIN_SHARED_PREFIX = 4
+
+
+def _length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of equal length (at most ``batch_size`` each), so that
+    no compute is spent on padding; the few extra forward passes cost little."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < batch_size and lengths[batches[-1][0]] == lengths[i]:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 def _shared_prefix_length(sequences: list[list[int]], limit: int) -> int:
@@ -331,13 +344,11 @@ def _score_positions(
     shared = _shared_prefix_length(sequences, min(first_scored) - 1)
     if shared < _MIN_SHARED_PREFIX:
         shared = 0
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     body = lm.model.base_model
     head = lm.model.get_output_embeddings()
     with torch.inference_mode():
         prefix_cache = _encode_prefix(lm, sequences[0][:shared])
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+        for chunk in _length_batches([len(seq) for seq in sequences], batch_size):
             width = max(len(sequences[i]) for i in chunk) - shared
             ids = torch.full((len(chunk), width), lm.separator_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), shared + width), dtype=torch.long)
@@ -495,6 +506,24 @@ def _windows(lm: LanguageModel, ids: list[int]) -> tuple[list[list[int]], list[i
         firsts.append(scored - begin)
         scored = end
     return windows, firsts
+
+
+def id_logprobs(lm: LanguageModel, sequences: list[list[int]], batch_size: int = 8) -> list[np.ndarray]:
+    """For token-id sequences, the natural-log probability of every token after the first.
+
+    For inputs that are not text, such as the random token sequences of the induction test.
+    Introduced in the chapter 'In-context learning in a small pretrained model'
+    (in-context-learning).
+    """
+    vocabulary = lm.model.get_output_embeddings().weight.shape[0]
+    for seq in sequences:
+        if len(seq) < 2:
+            raise ValueError("every sequence needs at least two tokens")
+        if min(seq) < 0 or max(seq) >= vocabulary:
+            raise ValueError(f"token ids must lie in [0, {vocabulary})")
+    picked, _, _ = _score_positions(lm, [list(map(int, s)) for s in sequences],
+                                    [1] * len(sequences), batch_size)
+    return picked
 
 
 def token_logprobs(lm: LanguageModel, text: str, batch_size: int = 8) -> np.ndarray:
