@@ -10,6 +10,7 @@ model' (in-context-learning); the word problems and arithmetic items serve the c
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 #: How many items of each task are set aside as demonstrations.
@@ -153,3 +154,95 @@ SENTIMENT = Task("review -> sentiment", "Film reviews and their sentiment:", (
 
 #: The two labels of :data:`SENTIMENT`, and each one's flipped counterpart.
 FLIP = {"positive": "negative", "negative": "positive"}
+
+
+@dataclass(frozen=True)
+class WordProblem:
+    """A short arithmetic word problem with its integer answer and, for the worked examples,
+    a chain of thought that ends with ``The answer is <answer>.``"""
+
+    question: str
+    answer: int
+    reasoning: str = ""
+
+
+#: Worked examples for chain-of-thought prompting. The first is the exemplar of Figure 1 of
+#: Wei et al. (2022): its answer is 11. It is a demonstration, never a test item.
+COT_EXEMPLARS = (
+    WordProblem(
+        "Roger has 5 tennis balls. He buys 2 more cans of tennis balls. Each can has 3 tennis "
+        "balls. How many tennis balls does he have now?", 11,
+        "Roger started with 5 balls. 2 cans of 3 tennis balls each is 6 tennis balls. "
+        "5 + 6 = 11. The answer is 11."),
+    WordProblem(
+        "There are 15 trees in the grove. Grove workers will plant trees in the grove today. "
+        "After they are done, there will be 21 trees. How many trees did the grove workers "
+        "plant today?", 6,
+        "There are 15 trees originally. Then there were 21 trees after some more were planted. "
+        "So there must have been 21 - 15 = 6. The answer is 6."),
+)
+
+#: Test problems: the cafeteria question of Wei et al. (2022, Figure 1), the juggler question
+#: of Kojima et al. (2022, Figure 1), and six more written for this book, all of two steps.
+WORD_PROBLEMS = (
+    WordProblem("The cafeteria had 23 apples. If they used 20 to make lunch and bought 6 more, "
+                "how many apples do they have?", 9),
+    WordProblem("A juggler can juggle 16 balls. Half of the balls are golf balls, and half of "
+                "the golf balls are blue. How many blue golf balls are there?", 4),
+    WordProblem("Anna has 12 pencils. She gives 4 pencils to her brother and then buys 7 more. "
+                "How many pencils does she have now?", 15),
+    WordProblem("A bus has 30 seats. 18 people are sitting on the bus. At the next stop 9 more "
+                "people get on. How many seats are still empty?", 3),
+    WordProblem("Tom reads 8 pages every day. How many pages does he read in 2 weeks?", 112),
+    WordProblem("A farmer has 4 fields with 25 cows in each field. He sells 30 cows. How many "
+                "cows does he have left?", 70),
+    WordProblem("A box holds 6 eggs. Mary buys 5 boxes and breaks 3 eggs. How many whole eggs "
+                "does she have?", 27),
+    WordProblem("A shirt costs 15 dollars and a hat costs 9 dollars. How much do 2 shirts and "
+                "1 hat cost together?", 39),
+)
+
+
+def read_answer(text: str) -> int | None:
+    """The integer a model's answer gives: the number after the last "answer is" if there is
+    one, else the first number in the text; ``None`` when the text holds no number.
+
+    Introduced in the chapter 'Chain of thought' (chain-of-thought).
+    """
+    text = text.replace(",", "")
+    stated = re.findall(r"answer is\D{0,3}?(-?\d+)", text)
+    if stated:
+        return int(stated[-1])
+    first = re.search(r"-?\d+", text)
+    return int(first.group()) if first else None
+
+
+def equations(text: str) -> list[tuple[str, str]]:
+    """Every ``a op b = c`` a model wrote, as ``(left side, right side)`` pairs, so that its
+    arithmetic can be checked. Introduced in the chapter 'Chain of thought' (chain-of-thought).
+    """
+    pattern = r"(-?\d+(?:\s*[-+*/x×]\s*-?\d+)+)\s*=\s*(-?\d+)"
+    return [(left.replace("x", "*").replace("×", "*"), right)
+            for left, right in re.findall(pattern, text.replace(",", ""))]
+
+
+#: The three operations of the arithmetic problems, as the question writes them.
+OPERATIONS = ("+", "-", "*")
+
+
+def arithmetic_problems(digits: int, n: int, seed: int = 0) -> list[tuple[str, int]]:
+    """``n`` problems ``a op b`` with two ``digits``-digit operands and an operation from
+    :data:`OPERATIONS`, as ``(expression, answer)`` pairs, reproducible from ``seed``.
+
+    Introduced in the chapter 'Tool use' (tool-use).
+    """
+    if digits < 1 or n < 1:
+        raise ValueError(f"digits and n must be at least 1, got {digits} and {n}")
+    rng = random.Random(f"arithmetic-{digits}-{seed}")
+    low, high = 10 ** (digits - 1), 10**digits - 1
+    problems = []
+    for _ in range(n):
+        a, b, op = rng.randint(low, high), rng.randint(low, high), rng.choice(OPERATIONS)
+        value = a + b if op == "+" else a - b if op == "-" else a * b
+        problems.append((f"{a} {op} {b}", value))
+    return problems
