@@ -30,6 +30,7 @@ import shutil
 import socket
 import tempfile
 import time
+import warnings
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,13 @@ def cache_folder() -> Path:
 
 def _quiet_transformers() -> None:
     # A chapter fails its build on any stderr output; transformers and the hub otherwise
-    # report progress bars and advice there.
-    import transformers
-    from huggingface_hub.utils import disable_progress_bars
-    from huggingface_hub.utils import logging as hub_logging
+    # report progress bars and advice there, and tqdm warns on import in a Jupyter kernel
+    # without ipywidgets.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import transformers
+        from huggingface_hub.utils import disable_progress_bars
+        from huggingface_hub.utils import logging as hub_logging
 
     transformers.utils.logging.set_verbosity_error()
     hub_logging.set_verbosity_error()
