@@ -44,8 +44,9 @@ def test_offline_request_for_a_hub_model_falls_back_with_one_line(model, monkeyp
     lm = L.load_lm("distilgpt2")
     out = capsys.readouterr()
     assert out.err == ""
-    fallback = [line for line in out.out.splitlines() if "not available" in line]
-    assert len(fallback) == 1 and "distilgpt2" in fallback[0] and "smollm2-135m" in fallback[0]
+    lines = out.out.splitlines()
+    assert len(lines) == 1 and "not available" in lines[0]
+    assert "distilgpt2" in lines[0] and "smollm2-135m" in lines[0]
     assert lm.name == "smollm2-135m" and lm.requested == "distilgpt2"
     assert lm.model is model.model
 

@@ -203,7 +203,8 @@ def _load_hub(hub_id: str) -> tuple[torch.nn.Module, object]:
 
 
 def load_lm(name: str = "distilgpt2") -> LanguageModel:
-    """Load a registry model once per process and print one line saying what was loaded.
+    """Load a registry model once per process and print one line saying what was loaded
+    (after a fallback, the line names both the requested and the loaded model).
 
     ``distilgpt2`` and ``gpt2`` come from the local Hugging Face cache or the hub. When they
     are unavailable (offline without a cache, as in CI), the bundled ``smollm2-135m`` is
@@ -237,8 +238,6 @@ def load_lm(name: str = "distilgpt2") -> LanguageModel:
                         f"and {error}"
                     ) from None
             loaded = BUNDLED
-            print(f"{name} is not available offline (no Hugging Face cache, hub unreachable): "
-                  f"using the bundled {BUNDLED} instead.")
         else:
             note = f"from the Hugging Face cache or hub ({spec.hub_id})"
     else:
@@ -252,8 +251,10 @@ def load_lm(name: str = "distilgpt2") -> LanguageModel:
         n_parameters=int(sum(p.numel() for p in model.parameters())),
         description=REGISTRY[loaded].description,
     )
-    print(f"Loaded {lm.name}: {lm.description}, {lm.n_parameters:,} parameters, {note}, "
-          f"in {time.perf_counter() - start:.1f} s.")
+    fallback = (f"{name} is not available offline (no Hugging Face cache, hub unreachable), "
+                f"so the bundled {BUNDLED} was loaded instead: " if loaded != name else "")
+    print(f"{fallback or 'Loaded ' + loaded + ': '}{lm.description}, "
+          f"{lm.n_parameters:,} parameters, {note}, in {time.perf_counter() - start:.1f} s.")
     _LOADED[name] = lm
     _LOADED.setdefault(loaded, lm)
     return lm
