@@ -26,6 +26,9 @@ KERNEL_ENVIRONMENT = {
     "PYTHONHASHSEED": "0",
     "OMP_NUM_THREADS": "2",
     "MKL_NUM_THREADS": "2",
+    # idle OpenMP threads sleep instead of spinning: spinning multiplies CPU time whenever
+    # anything else runs on the two cores, and changes no result
+    "OMP_WAIT_POLICY": "PASSIVE",
     "EMERGENCE_NONINTERACTIVE": "1",
     # figures must reach the page even where the environment says MPLBACKEND=Agg
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
