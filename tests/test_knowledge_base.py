@@ -98,7 +98,9 @@ WRONG_NUMBERS = [
     ("C6: GPT-3.5 solves the Roger problem", r"GPT-3\.5", r"Roger"),
 ]
 # A paragraph that attributes the number to the seeds quotes it; it does not state it.
-ATTRIBUTION = re.compile(r"\bseeds?\b|blog post", re.IGNORECASE)
+# ("seed=0" in a code cell is a random seed, not an attribution.)
+ATTRIBUTION = re.compile(r"\bthe seeds?\b|\bseed (?:post|author|claim|table)s?\b|blog posts?",
+                         re.IGNORECASE)
 EXEMPT = {LEDGER.name, OUTLINE_MAP.name}
 
 
@@ -125,6 +127,7 @@ def test_wrong_number_patterns_recognise_the_seeds_claims() -> None:
                    for p in _paragraphs(ledger)), f"pattern for '{claim}' misses the ledger"
     assert _wrong_numbers_in("Three-digit addition reaches 85% at 100B parameters.")
     assert not _wrong_numbers_in("The seeds claim three-digit addition reaches 85% at 100B.")
+    assert _wrong_numbers_in("emergence.setup(seed=0)\nThree-digit addition: 85% at 100B.")
 
 
 def test_no_chapter_states_a_seed_number_as_fact() -> None:
