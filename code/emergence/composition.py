@@ -76,11 +76,8 @@ class HopTask:
 
     def new_model(self, n_layer: int, n_embd: int, n_head: int = 4) -> GPT2LMHeadModel:
         """A fresh tiny GPT-2 sized for this task's vocabulary and sequence length."""
-        model = tiny_gpt2(self.vocab_size, n_layer=n_layer, n_embd=n_embd, n_head=n_head,
-                          n_positions=self.length)
-        # transformers cannot infer the loss from the class name and would warn on stderr
-        model.loss_type = "ForCausalLM"
-        return model
+        return tiny_gpt2(self.vocab_size, n_layer=n_layer, n_embd=n_embd, n_head=n_head,
+                         n_positions=self.length)
 
     def answer_positions(self) -> list[int]:
         """Positions of the answer tokens in a sequence."""

@@ -159,12 +159,8 @@ def new_model(n_layer: int, n_embd: int, n_head: int = 4) -> GPT2LMHeadModel:
     """A fresh tiny GPT-2 over :data:`ALPHABET` with a :data:`CONTEXT`-character window.
     Introduced in the chapter 'Implicit multi-task learning' (implicit-multitask-training).
     """
-    model = tiny_gpt2(len(ALPHABET), n_layer=n_layer, n_embd=n_embd, n_head=n_head,
-                      n_positions=CONTEXT)
-    # transformers cannot infer the loss from the class name and would warn on stderr; the
-    # causal-LM loss is what it falls back to anyway
-    model.loss_type = "ForCausalLM"
-    return model
+    return tiny_gpt2(len(ALPHABET), n_layer=n_layer, n_embd=n_embd, n_head=n_head,
+                     n_positions=CONTEXT)
 
 
 def _pad(texts: list[str], context: int) -> Batch:
