@@ -7,9 +7,9 @@ from emergence.grokking import (
     frequency_energy,
     full_batch,
     modular_addition_split,
-    principal_components,
     top_frequencies,
 )
+from emergence.geometry import principal_components
 
 
 def test_split_covers_every_pair_once_with_correct_answers():

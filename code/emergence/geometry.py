@@ -1,5 +1,6 @@
-"""Geometry of learned representations: word analogies by vector arithmetic, and the
-intrinsic dimension of a cloud of points (the TwoNN estimator of Facco et al. 2017).
+"""Geometry of learned representations: principal components, word analogies by vector
+arithmetic, and the intrinsic dimension of a cloud of points (the TwoNN estimator of
+Facco et al. 2017).
 
 Introduced in the chapter 'The geometry of representations' (representation-geometry).
 """
@@ -137,3 +138,27 @@ def two_nn_dimension(points: np.ndarray, discard_fraction: float = 0.1) -> float
     x = np.log(mu[:keep])
     y = -np.log(1.0 - np.arange(1, keep + 1) / (n + 1))
     return float(np.dot(x, y) / np.dot(x, x))
+
+
+def principal_components(embedding: np.ndarray, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``embedding`` (one point per row) projected on their top ``n``
+    principal components.
+
+    Returns the ``(rows, n)`` projections and the share of variance each component explains.
+    For a Fourier embedding of residues the components come in pairs, a cosine and a sine of
+    one frequency, and each pair places the residues on a circle. Introduced in 'Grokking'
+    (grokking); used again in 'The geometry of representations' (representation-geometry).
+
+    Raises:
+        ValueError: if ``embedding`` is not 2-D with at least 3 rows, or ``n`` is not
+            between 1 and ``min(rows, d)``.
+    """
+    embedding = np.asarray(embedding, dtype=float)
+    if embedding.ndim != 2 or embedding.shape[0] < 3:
+        raise ValueError("embedding must be a (rows, d) array with at least 3 rows")
+    if not 1 <= n <= min(embedding.shape):
+        raise ValueError(f"n must be between 1 and {min(embedding.shape)}, got {n}")
+    centred = embedding - embedding.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    explained = singular**2 / (singular**2).sum()
+    return centred @ vt[:n].T, explained[:n]

@@ -110,26 +110,3 @@ def top_frequencies(embedding: np.ndarray, k: int) -> tuple[list[int], float]:
         raise ValueError(f"k must be between 1 and {len(energy)}, got {k}")
     order = np.argsort(energy)[::-1][:k]
     return [int(i) + 1 for i in order], float(energy[order].sum())
-
-
-def principal_components(embedding: np.ndarray, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Residue embeddings projected on their top ``n`` principal components.
-
-    Returns the ``(p, n)`` projections and the share of variance each component explains.
-    For a Fourier embedding the components come in pairs, a cosine and a sine of one
-    frequency, and each pair places the residues on a circle. Introduced in 'Grokking'
-    (grokking).
-
-    Raises:
-        ValueError: if ``embedding`` is not 2-D, or ``n`` is not between 1 and
-            ``min(p, d)``.
-    """
-    embedding = np.asarray(embedding, dtype=float)
-    if embedding.ndim != 2 or embedding.shape[0] < 3:
-        raise ValueError("embedding must be a (p, d) array with p >= 3 residues")
-    if not 1 <= n <= min(embedding.shape):
-        raise ValueError(f"n must be between 1 and {min(embedding.shape)}, got {n}")
-    centred = embedding - embedding.mean(axis=0)
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
-    explained = singular**2 / (singular**2).sum()
-    return centred @ vt[:n].T, explained[:n]
