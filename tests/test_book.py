@@ -6,8 +6,6 @@ chapters a second time.
 """
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,16 +20,7 @@ pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 CHAPTERS = notebook_chapters(ROOT)
-
-
-@pytest.fixture(scope="module")
-def build() -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(JUPYTER_BOOK), "build", ".", "--all", "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=3600,
-    )
 
 
 @pytest.fixture(scope="module")
