@@ -1,19 +1,34 @@
 # The two commands of the README:
-#   make book   set up .venv, execute every chapter (reusing the cache) and build _build/html
-#   make test   set up .venv and run the whole test suite (unit tests, chapters, book build)
+#   make book   set up .venv, execute every chapter not in the cache (two at a time) and build _build/html
+#   make test   set up .venv and run the whole test suite (below)
+# and the contributor's loop:
+#   make test-fast   the library's unit tests and the chapter checker (about a minute)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+# chapters executed at once by the second, nbval run (the build picks its own: booktools.execution)
+PARALLEL ?= 2
 
-.PHONY: book test check benchmark lock clean browser
+.PHONY: book test test-fast check benchmark lock clean browser
 
 book: $(INSTALLED)
 	$(BIN)/jupyter-book build .
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
+# 1. tests/: unit tests, then the book build (-W -n; it executes every chapter into the
+#    cache), its HTML and the browser test;
+# 2. chapters/: every chapter again, cell by cell under nbval, each output compared with the
+#    build's. Step 2 runs even when step 1 failed: it names a failing chapter and cell.
 test: $(INSTALLED) browser
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(PYTEST) tests || status=$$?; \
+	$(PYTEST) -n $(PARALLEL) --dist loadfile chapters || status=$$?; \
+	exit $$status
+
+test-fast: $(INSTALLED)
+	$(PYTEST) -m "not book" tests
 
 # The browser test (tests/test_browser.py) drives Debian's Chromium through chromedriver.
 # Installed here when missing and possible (root, apt-get); otherwise that test skips and says why.

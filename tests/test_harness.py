@@ -1,8 +1,11 @@
-"""The test harness itself: a chapter with a failing cell fails and is named."""
+"""The test harness itself: a failing cell fails and is named; so does a cell whose output
+differs from the cached output of the book build."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+from booktools.execution import execute_missing, notebook_chapters, prepare
 
 BROKEN_CHAPTER = """\
 ---
@@ -25,17 +28,63 @@ x / 0
 """
 
 
-def test_a_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path: Path):
-    (tmp_path / "chapters").mkdir()
-    (tmp_path / "chapters" / "broken.md").write_text(BROKEN_CHAPTER)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+UNSEEDED_CHAPTER = """\
+---
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+(unseeded)=
+# A chapter that forgot its seed
+
+```{code-cell} ipython3
+print("fixed")
+```
+
+```{code-cell} ipython3
+import random
+print(random.random())
+```
+
+```{code-cell} ipython3
+:tags: [nbval-ignore-output]
+print(random.random())
+```
+"""
+
+
+def run_chapters(root: Path) -> str:
+    (root / "pytest.ini").write_text("[pytest]\n")
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "booktools.pytest_chapters", "-p", "no:cacheprovider",
          "--nbval-lax", "--nbval-current-env", "-rA", "chapters"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=root, capture_output=True, text=True, timeout=300,
     )
-    out = run.stdout + run.stderr
-    assert run.returncode == 1, out
+    return run.stdout + run.stderr + f"\nexit status {run.returncode}"
+
+
+def test_a_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path: Path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "broken.md").write_text(BROKEN_CHAPTER)
+    out = run_chapters(tmp_path)
+    assert "exit status 1" in out, out
     assert "PASSED chapters/broken.md::Cell 0" in out, out
     assert "FAILED chapters/broken.md::Cell 1" in out, out
     assert "ZeroDivisionError" in out, out
+
+
+def test_a_cell_that_prints_other_numbers_than_the_build_fails_and_is_named(tmp_path: Path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "unseeded.md").write_text(UNSEEDED_CHAPTER)
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    prepare(tmp_path, cache)  # stamps the cache with this book's inputs, as a build does
+    outcome = execute_missing(notebook_chapters(tmp_path), cache, processes=1)
+    assert outcome["failed"] == [] and len(outcome["succeeded"]) == 1, outcome
+    out = run_chapters(tmp_path)
+    assert "PASSED chapters/unseeded.md::Cell 0" in out, out
+    assert "FAILED chapters/unseeded.md::Cell 1" in out, out
+    assert "Cell outputs differ" in out, out
+    assert "PASSED chapters/unseeded.md::Cell 2" in out, out  # opted out of the comparison
+    assert "exit status 1" in out, out

@@ -1,19 +1,28 @@
-"""How chapters are executed: one environment and one cache, shared by tests and build.
+"""How chapters are executed: one environment, one cache, one execution per build.
 
-Both the nbval run of the test suite and the myst-nb run of the book build start their
-kernels from the process that calls :func:`prepare`, so both see the same environment and
-fill the same jupyter-cache. myst-nb keys its cache on the code cells only; the cache is
-therefore emptied whenever anything else that decides a chapter's output changes: the
-``code/`` package, the pinned requirements or the project metadata.
+The book build executes every chapter whose outputs are not in the jupyter-cache, several
+at a time (:func:`execute_missing`, called by ``booktools.sphinxext`` before myst-nb reads
+the pages), and renders the cached outputs. The test suite then executes every chapter a
+second time under nbval and compares each cell's output with the cached one
+(``booktools.pytest_chapters``): the outputs rendered are the outputs tested, and two
+executions must print the same numbers. Kernels of both start from the process that calls
+:func:`prepare`, so both see the same environment. myst-nb keys its cache on the code cells
+only; the cache is therefore emptied whenever anything else that decides a chapter's output
+changes: the ``code/`` package, the pinned requirements or the project metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import resource
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from jupyter_cache import get_cache
+from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 from nbformat import NotebookNode
@@ -30,6 +39,8 @@ KERNEL_ENVIRONMENT = {
     # anything else runs on the two cores, and changes no result
     "OMP_WAIT_POLICY": "PASSIVE",
     "EMERGENCE_NONINTERACTIVE": "1",
+    # tqdm reads it once, when first imported (torch and transformers import it early)
+    "TQDM_DISABLE": "1",
     # figures must reach the page even where the environment says MPLBACKEND=Agg
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
@@ -119,3 +130,68 @@ def prepare(root: Path, cache: Path) -> str:
     fingerprint = inputs_fingerprint(root)
     ensure_fresh_cache(cache, fingerprint)
     return fingerprint
+
+
+#: How many chapters execute at once: one per core, at most this many (each kernel of a
+#: pretrained-model chapter holds about 1.5 GB). ``EMERGENCE_PARALLEL`` overrides it.
+MAX_PARALLEL_CHAPTERS = 2
+
+#: myst-nb's reader of MyST Markdown notebooks, as jupyter-cache names it: a chapter read
+#: this way has the cache key that the book build looks up.
+MYST_READER = {"type": "plugin", "name": "myst_nb_md"}
+
+#: File in the cache folder with each chapter's peak memory, in bytes, from its last execution.
+PEAK_MEMORY_FILE = "peak_memory.json"
+
+
+def parallel_chapters() -> int:
+    """Number of chapters to execute at once: ``$EMERGENCE_PARALLEL``, or one per core up
+    to :data:`MAX_PARALLEL_CHAPTERS`."""
+    configured = os.environ.get("EMERGENCE_PARALLEL", "")
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(f"EMERGENCE_PARALLEL must be a positive integer, got {configured!r}")
+        return int(configured)
+    return max(1, min(os.cpu_count() or 1, MAX_PARALLEL_CHAPTERS))
+
+
+def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
+    """jupyter-cache's own worker (execute, then cache the outputs), plus the peak memory
+    of the chapter's kernel: each pool process runs one chapter, so the largest finished
+    child of this process is that kernel."""
+    status, uri = ExecutionWorkerLocalMProc()(data)
+    return status, uri, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_TIMEOUT_SECONDS,
+                    processes: int | None = None) -> dict[str, list[str]]:
+    """Execute, several at a time, every chapter whose outputs are not in the cache, and
+    cache them as the book build would; return the URIs that ``succeeded`` and ``failed``.
+
+    A chapter that fails is left out of the cache: the build then executes it on its own
+    and reports the failing cell with its traceback. Each chapter's execution time is stored
+    with its outputs (the status page shows it) and its peak memory in
+    :data:`PEAK_MEMORY_FILE`.
+    """
+    cache = get_cache(str(cache_path))
+    missing = []
+    for path in chapters:
+        try:
+            cache.match_cache_notebook(read_chapter(path))
+        except KeyError:
+            missing.append(cache.add_nb_to_project(str(path), read_data=MYST_READER))
+    outcome: dict[str, list[str]] = {"succeeded": [], "failed": []}
+    if not missing:
+        return outcome
+    work = [ProcessData(record.pk, record.uri, cache, timeout, False) for record in missing]
+    workers = min(processes or parallel_chapters(), len(work))
+    with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=1) as pool:
+        results = list(pool.map(_execute_and_measure, work))
+    peaks_file = cache_path / PEAK_MEMORY_FILE
+    peaks = json.loads(peaks_file.read_text()) if peaks_file.is_file() else {}
+    for status, uri, peak in results:
+        outcome["succeeded" if status == 0 else "failed"].append(uri)
+        if status == 0:
+            peaks[Path(uri).name] = peak
+    peaks_file.write_text(json.dumps(peaks, indent=1, sort_keys=True) + "\n")
+    return outcome
