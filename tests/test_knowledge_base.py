@@ -2,12 +2,14 @@
 
 The claims ledger must cover every claim of the fact sheet's check of the seeds, the outline
 map every heading of the seeds, and the glossary the key terms with their Chinese names.
-The fact sheet and the seeds live outside the repository (in ``shared/`` beside it); the
-tests that need them are skipped when it is absent.
+The fact sheet and the seeds live outside the repository (in ``shared/`` beside it, or where
+the environment variable ``EMERGENCE_SHARED`` points); the tests that need them are skipped
+when it is absent.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,10 +23,10 @@ GLOSSARY = CHAPTERS / "glossary.md"
 
 
 def _shared_folder() -> Path | None:
-    for candidate in (ROOT.parent / "shared", Path("/work/shared")):
-        if (candidate / "reference" / "facts.md").is_file():
-            return candidate
-    return None
+    """The shared folder: ``$EMERGENCE_SHARED`` if set, else ``shared/`` beside the repository."""
+    configured = os.environ.get("EMERGENCE_SHARED")
+    candidate = Path(configured) if configured else ROOT.parent / "shared"
+    return candidate if (candidate / "reference" / "facts.md").is_file() else None
 
 
 SHARED = _shared_folder()
