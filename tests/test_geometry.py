@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from emergence.geometry import ANALOGIES, analogy_accuracy, solve_analogies, two_nn_dimension
+from emergence.geometry import (
+    ANALOGIES,
+    analogy_accuracy,
+    principal_components,
+    solve_analogies,
+    two_nn_dimension,
+)
 
 
 def _toy_embeddings():
@@ -19,9 +25,26 @@ def test_exact_analogy_is_solved():
 def test_excluding_inputs_changes_the_answer_when_an_input_is_nearest():
     emb = _toy_embeddings()
     emb[3] = [0.0, 0.0, -1.0]  # queen no longer at king - man + woman
-    # an input word is now the nearest row to the target, so it wins unless excluded
-    assert solve_analogies(emb, [(0, 1, 2)], exclude_inputs=False)[0] in (0, 1, 2)
-    assert solve_analogies(emb, [(0, 1, 2)], exclude_inputs=True)[0] not in (0, 1, 2)
+    # the target (-0.29, 1, 0.71) is now nearest to woman (b), which wins unless excluded;
+    # excluded, rows 3 and 4 tie and the first of them is returned
+    assert solve_analogies(emb, [(0, 1, 2)], exclude_inputs=False) == [1]
+    assert solve_analogies(emb, [(0, 1, 2)], exclude_inputs=True) == [3]
+
+
+def test_analogy_accuracy_counts_the_share_answered_right():
+    emb = _toy_embeddings()
+    # the second analogy (man : woman = king : apple) has a wrong expected answer
+    accuracy, picked = analogy_accuracy(emb, [(0, 1, 2, 3), (0, 1, 2, 4)])
+    assert accuracy == 0.5 and picked == [3, 3]
+
+
+def test_solve_analogies_compares_directions_not_lengths():
+    emb = _toy_embeddings()
+    # a long row at a worse angle: its dot product with the target beats queen's, its
+    # cosine does not
+    emb[4] = [0.0, 10.0, 1.0]
+    assert solve_analogies(emb, [(0, 1, 2)]) == [3]
+    assert solve_analogies(emb * np.array([[1.0], [5.0], [0.2], [3.0], [0.5]]), [(0, 1, 2)]) == [3]
 
 
 def test_bad_analogy_inputs_are_rejected():
@@ -37,8 +60,10 @@ def test_bad_analogy_inputs_are_rejected():
 
 def test_analogy_set_is_well_formed():
     assert len(ANALOGIES) >= 20
+    assert len(set(ANALOGIES)) == len(ANALOGIES), "an analogy is listed twice"
     for quad in ANALOGIES:
-        assert len(quad) == 4 and len(set(quad)) == 4
+        assert len(quad) == 4 and len(set(quad)) == 4, quad
+        assert all(word.isalpha() and word == word.strip() for word in quad), quad
 
 
 @pytest.mark.parametrize("dimension", [1, 2, 5])
@@ -66,3 +91,22 @@ def test_two_nn_ignores_duplicates_and_rejects_bad_input():
         two_nn_dimension(np.zeros((10, 2)))
     with pytest.raises(ValueError, match="discard_fraction"):
         two_nn_dimension(points, discard_fraction=1.0)
+
+
+def test_principal_components_find_the_direction_of_most_variance():
+    rng = np.random.default_rng(3)
+    direction = np.array([3.0, 4.0, 0.0]) / 5.0
+    points = rng.normal(size=(200, 1)) * 10 * direction + rng.normal(scale=0.1, size=(200, 3))
+    projected, explained = principal_components(points, 2)
+    assert projected.shape == (200, 2)
+    assert explained[0] > 0.99 and explained[1] < 0.01
+    # the first component is the line itself: the projection keeps the distances along it
+    along = (points - points.mean(axis=0)) @ direction
+    assert np.allclose(np.abs(projected[:, 0]), np.abs(along), atol=0.1)
+
+
+def test_principal_components_reject_bad_input():
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        principal_components(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="n must"):
+        principal_components(np.zeros((5, 4)), 0)

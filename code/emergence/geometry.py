@@ -67,9 +67,9 @@ def solve_analogies(embeddings: np.ndarray, quads: Sequence[tuple[int, ...]],
     ``b - a + c`` ("a is to b as c is to ?"), each vector normalised to unit length first.
 
     With ``exclude_inputs=True`` (the usual evaluation, as for word2vec) rows ``a``, ``b``
-    and ``c`` cannot be the answer; with ``False`` every row competes, the fairer test that
-    Nissim et al. (2020) argue for. Introduced in the chapter 'The geometry of
-    representations' (representation-geometry-analogies).
+    and ``c`` cannot be the answer; with ``False`` every row competes, as in Nissim et al.
+    (2020), who show that the answer is then often an input word. Introduced in the chapter
+    'The geometry of representations' (representation-geometry-analogies).
 
     Raises:
         ValueError: if ``embeddings`` is not 2-D, ``quads`` is empty or an index is out of
