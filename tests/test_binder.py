@@ -131,3 +131,11 @@ def test_every_chapter_fits_in_binder_memory(build):
     over = {name: f"{peaks[name] / 1024**3:.2f} GiB" for name in chapters
             if peaks[name] > BINDER_MEMORY_BYTES}
     assert over == {}, f"chapters over mybinder.org's 2 GB: {over}"
+
+
+def test_binder_keeps_the_bundled_model():
+    """Nothing in binder/ switches the chapters to a hub model (EMERGENCE_MODEL, HF_*)."""
+    assert not (BINDER / "start").exists(), "binder/start would run before every session"
+    for path in sorted(BINDER.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        assert "EMERGENCE_MODEL" not in text and "HF_HUB" not in text, path.name
