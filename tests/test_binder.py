@@ -1,15 +1,25 @@
 """The Binder environment (binder/) runs the chapters with the versions the book is tested with."""
 
+import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from booktools.execution import PEAK_MEMORY_FILE, default_cache, notebook_chapters
+
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
+
+
+def cuda_only_pattern() -> re.Pattern:
+    """The Makefile's CUDA_ONLY: lock lines (``name==version``) that `make lock` refuses."""
+    makefile = (ROOT / "Makefile").read_text()
+    return re.compile(re.search(r"^CUDA_ONLY := (.+)$", makefile, re.MULTILINE)[1], re.I)
 
 
 def pins(requirements: str) -> dict[str, str]:
@@ -44,12 +54,13 @@ def test_a_version_mismatch_is_reported():
         "torch: 2.13.0 != 2.12.0"]
 
 
-def test_binder_pins_the_versions_of_requirements_txt():
+def test_binder_pins_every_package_of_the_lock():
     binder = pins((BINDER / "requirements.txt").read_text())
     book = pins((ROOT / "requirements.txt").read_text())
     assert disagreements(binder, book) == []
-    # Binder pins nothing the book does not test with
-    assert sorted(binder.keys() - book.keys()) == []
+    # `make binder/requirements.txt` writes the whole lock: nothing more, nothing less
+    assert sorted(book.keys() - binder.keys()) == [], "missing from binder/requirements.txt"
+    assert sorted(binder.keys() - book.keys()) == [], "not in the lock (requirements.txt)"
 
 
 def test_binder_installs_cpu_torch_and_jupytext():
@@ -59,6 +70,32 @@ def test_binder_installs_cpu_torch_and_jupytext():
     assert binder["torch"] == "2.13.0"
     # chapters are MyST Markdown files; jupytext opens them as notebooks
     assert "jupytext" in binder and "myst-nb" in binder
+
+
+def test_no_cuda_only_package_is_locked():
+    cuda_only = cuda_only_pattern()
+    for path in (ROOT / "requirements.txt", BINDER / "requirements.txt"):
+        cuda = [line for line in path.read_text().splitlines() if cuda_only.search(line)]
+        assert cuda == [], f"{path.name} locks packages of a CUDA build of torch: {cuda}"
+
+
+def test_make_lock_refuses_what_a_cuda_torch_pulls_in():
+    cuda_only = cuda_only_pattern()
+    assert all(cuda_only.search(line) for line in (
+        "nvidia-cublas-cu12==12.8.4.1", "nvidia-nccl-cu13==2.28.3", "triton==3.5.0",
+        "cuda-bindings==13.0.1", "cuda-pathfinder==1.2.0"))
+    assert not any(cuda_only.search(line) for line in (
+        "torch==2.13.0", "tritonclient==2.60.0", "numpy==2.4.6"))
+
+
+def test_the_binder_file_is_what_make_writes(tmp_path):
+    """`make binder/requirements.txt` regenerates the committed file byte for byte."""
+    (tmp_path / "binder").mkdir()
+    (tmp_path / "requirements.txt").write_text((ROOT / "requirements.txt").read_text())
+    subprocess.run(["make", "--silent", "-f", str(ROOT / "Makefile"), "-C", str(tmp_path),
+                    "binder/requirements.txt"], check=True, capture_output=True, text=True)
+    assert (tmp_path / "binder" / "requirements.txt").read_text() == \
+        (BINDER / "requirements.txt").read_text(), "run `make binder/requirements.txt`"
 
 
 def test_binder_installs_the_package_and_the_bundled_model_without_dependencies():
@@ -78,3 +115,27 @@ def test_binder_python_satisfies_the_package():
     required = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     minimum = int(re.fullmatch(r">=3\.(\d+)", required)[1])
     assert int(match[1]) >= minimum
+
+
+#: mybinder.org gives a session 2 GB of memory and restarts a kernel above it
+BINDER_MEMORY_BYTES = 2 * 1024**3
+
+
+@pytest.mark.book
+def test_every_chapter_fits_in_binder_memory(build):
+    """Each chapter's kernel peak, recorded when the build executed it, is within Binder's 2 GB."""
+    peaks = json.loads((default_cache(ROOT) / PEAK_MEMORY_FILE).read_text())
+    chapters = sorted(path.name for path in notebook_chapters(ROOT))
+    missing = [name for name in chapters if name not in peaks]
+    assert missing == [], f"no peak memory recorded for {missing}"
+    over = {name: f"{peaks[name] / 1024**3:.2f} GiB" for name in chapters
+            if peaks[name] > BINDER_MEMORY_BYTES}
+    assert over == {}, f"chapters over mybinder.org's 2 GB: {over}"
+
+
+def test_binder_keeps_the_bundled_model():
+    """Nothing in binder/ switches the chapters to a hub model (EMERGENCE_MODEL, HF_*)."""
+    assert not (BINDER / "start").exists(), "binder/start would run before every session"
+    for path in sorted(BINDER.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        assert "EMERGENCE_MODEL" not in text and "HF_HUB" not in text, path.name

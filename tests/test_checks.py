@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from booktools.checks import check_book, main
+from booktools.checks import check_book, main, maintainer_notes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -10,7 +10,7 @@ kernelspec:
   name: python3
 ---
 
-(good)=
+(chapter)=
 # A good chapter
 
 As {cite:p}`known2020` found, the answer is {glue:text}`answer:.1f`.
@@ -45,8 +45,21 @@ def test_a_good_chapter_passes(tmp_path):
 
 
 def test_missing_top_label_is_reported(tmp_path):
-    make_book(tmp_path, GOOD_CHAPTER.replace("(good)=\n", ""))
+    make_book(tmp_path, GOOD_CHAPTER.replace("(chapter)=\n", ""))
     assert any("does not open with a label" in m for m in messages(tmp_path))
+
+
+def test_top_label_must_be_the_file_name(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER.replace("(chapter)=", "(good)="))
+    assert messages(tmp_path) == [
+        "opens with the label '(good)=', but a page's top label is its file name: '(chapter)='"]
+
+
+def test_a_template_may_open_with_any_label(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER)
+    (tmp_path / "chapters" / "_template.md").write_text(
+        GOOD_CHAPTER.replace("(chapter)=", "(chapter-label)="))
+    assert messages(tmp_path) == []
 
 
 def test_unknown_citation_key_is_reported(tmp_path):
@@ -87,3 +100,38 @@ def test_main_reports_problems_with_file_names(tmp_path, capsys):
     path = make_book(tmp_path, GOOD_CHAPTER.replace("known2020", "unknown1999"))
     assert main([str(tmp_path)]) == 1
     assert f"{path}: cites 'unknown1999'" in capsys.readouterr().out
+
+
+GLOSSARY = """\
+(glossary)=
+# Glossary
+
+```{glossary}
+emergence
+  **涌现**. An ability that appears with scale. See {ref}`chapter`.
+
+grokking
+  Generalisation long after memorisation. See {ref}`chapter`.
+```
+"""
+
+
+def test_a_glossary_term_without_chinese_is_a_note_not_a_problem(tmp_path, capsys):
+    make_book(tmp_path, GOOD_CHAPTER)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapters/chapter\n"
+                                       "chapters:\n  - file: chapters/glossary\n")
+    (tmp_path / "chapters" / "glossary.md").write_text(GLOSSARY)
+    assert messages(tmp_path) == []
+    notes = [note.message for note in maintainer_notes(tmp_path)]
+    assert notes == ["glossary term 'grokking' has no Chinese name yet; a maintainer will add "
+                     "it (contributors may leave it out)"]
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "note: " in out and "'grokking'" in out and "1 note(s) for a maintainer" in out
+
+
+def test_a_complete_glossary_has_no_notes(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER)
+    (tmp_path / "chapters" / "glossary.md").write_text(
+        GLOSSARY.replace("  Generalisation", "  **顿悟**. Generalisation"))
+    assert maintainer_notes(tmp_path) == []

@@ -1,14 +1,23 @@
 """Check every chapter against the house rules that a build alone does not enforce.
 
-Run ``python -m booktools.checks`` from the book root (the test suite runs it too). Each
-problem is reported as ``file: message``; the exit status is 1 when there is any.
+Run ``python -m booktools.checks`` from the book root (``make check``; the test suite runs
+it too). Each problem is reported as ``file: message``; the exit status is 1 when there is
+any.
 
-Rules checked, per page in ``chapters/``:
+Rules checked, per page in ``chapters/`` (introduced on the page "Contributing a chapter"):
 
 * it opens (after its front matter) with a label, ``(my-label)=``, then a ``#`` heading;
+* that label is the file's name (``chapters/power-laws.md`` opens with ``(power-laws)=``),
+  because readers cite and link pages by it (page "How to cite"); templates, whose names
+  start with ``_``, are exempt;
 * every key in a ``{cite}`` role exists in ``references.bib``;
 * every name shown with a ``{glue}`` role or directive is glued in one of its code cells;
 * it is listed in ``_toc.yml`` (pages whose name starts with ``_`` are templates, not pages).
+
+Besides problems, the checker lists *notes*: work a maintainer completes, which does not fail
+the check. Today there is one kind: a glossary entry without its Chinese name (the glossary
+gives each term's Chinese name as the seed blog posts use it), so a contributor who does not
+write Chinese can add a term in English and a maintainer adds the Chinese name.
 """
 
 from __future__ import annotations
@@ -30,6 +39,11 @@ _GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
 _GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)", re.MULTILINE)
 _GLUE_CALL = re.compile(r"\bglue\(\s*(?:name\s*=\s*)?[\"']([^\"']+)[\"']")
 _CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_GLOSSARY_BLOCK = re.compile(r"^```\{glossary\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+#: the page whose glossary entries should each give a Chinese name
+GLOSSARY_PAGE = "glossary.md"
 
 
 @dataclass(frozen=True)
@@ -71,9 +85,13 @@ def check_page(path: Path, root: Path, bib_keys: set[str], listed: set[str]) -> 
     text = path.read_text(encoding="utf-8")
     body = _FRONT_MATTER.sub("", text, count=1)
     problems = []
-    if not _TOP_LABEL.match(body):
+    top = _TOP_LABEL.match(body)
+    if not top:
         problems.append(Problem(path, "does not open with a label line such as "
                                       "'(my-chapter)=' followed by a '# Title' heading"))
+    elif top[1] != path.stem and not path.name.startswith("_"):
+        problems.append(Problem(path, f"opens with the label '({top[1]})=', but a page's top "
+                                      f"label is its file name: '({path.stem})='"))
     cited = {key.strip() for keys in _CITE_ROLE.findall(body) for key in keys.split(",")}
     for key in sorted(cited - bib_keys):
         problems.append(Problem(path, f"cites '{key}', which is not in references.bib"))
@@ -101,12 +119,43 @@ def check_book(root: Path) -> list[Problem]:
     return problems
 
 
+def glossary_terms(glossary: Path) -> dict[str, str]:
+    """Each term of the ``{glossary}`` directives of a page, with its definition's text."""
+    entries: dict[str, str] = {}
+    for block in _GLOSSARY_BLOCK.findall(glossary.read_text(encoding="utf-8")):
+        term = None
+        for line in block.splitlines():
+            if line.strip() and not line.startswith((" ", "\t", ":")):
+                term = line.strip()
+                entries[term] = ""
+            elif term is not None and line.strip():
+                entries[term] += line.strip() + " "
+    return entries
+
+
+def maintainer_notes(root: Path) -> list[Problem]:
+    """What a maintainer completes, without failing the check: glossary entries without a
+    Chinese name."""
+    glossary = root / CHAPTER_FOLDER / GLOSSARY_PAGE
+    if not glossary.is_file():
+        return []
+    return [Problem(glossary, f"glossary term '{term}' has no Chinese name yet; a maintainer "
+                              "will add it (contributors may leave it out)")
+            for term, definition in glossary_terms(glossary).items()
+            if not _CHINESE.search(definition)]
+
+
 def main(argv: list[str]) -> int:
     root = Path(argv[0]) if argv else Path.cwd()
     problems = check_book(root)
     for problem in problems:
         print(problem)
-    print(f"{len(problems)} problem(s) in the chapters of {root.resolve()}")
+    notes = maintainer_notes(root)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{len(problems)} problem(s) in the chapters of {root.resolve()}"
+          + (f"; {len(notes)} note(s) for a maintainer, which do not fail the check"
+             if notes else ""))
     return 1 if problems else 0
 
 

@@ -6,17 +6,27 @@ new chapter is citable the moment it builds, and a new release changes every ent
 The block is added to the rendered HTML only, which keeps it out of the search index: a
 search for a word of the book's title should find the pages about it, not every page.
 
-The extension also shows the version in the footer of every page, sets ``html_baseurl`` to
-the site's address when ``_config.yml`` gives none, and provides the directive
-``book-citation``, which renders the entry for the whole book (used by the page "How to
-cite").
+The entries are standard BibTeX that both BibTeX (classic ``.bst`` styles) and biber
+(biblatex) read: a page is a ``@misc`` whose ``howpublished`` names the book and whose
+``note`` gives the version and the access date, fields both know (``url`` is printed by
+natbib and biblatex styles). The access date is the day the page was built
+(``SOURCE_DATE_EPOCH`` when set, for a reproducible build): a reader who cites the page
+later puts the day of reading there.
+
+The extension also shows, in the footer of every page, the release the page was built from
+(with the commit when the build is not exactly a tagged release, see :func:`build_release`),
+sets ``html_baseurl`` to the site's address when ``_config.yml`` gives none, and provides the
+directive ``book-citation``, which renders the entry for the whole book (used by the page
+"How to cite").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,12 +116,12 @@ def _bibtex(kind: str, key: str, fields: list[tuple[str, str]]) -> str:
 
 
 def book_bibtex(meta: BookMetadata) -> str:
-    """BibTeX entry (``@book``) for the whole book."""
+    """BibTeX entry (``@book``) for the whole book (introduced on the page "How to cite")."""
     return _bibtex("book", meta.key_prefix, [
         ("title", bibtex_escape(meta.title)),
         ("author", " and ".join(meta.authors)),
         ("year", str(meta.year)),
-        ("version", meta.version),
+        ("edition", f"Version {meta.version}"),
         ("url", meta.url),
     ])
 
@@ -121,18 +131,66 @@ def page_url(meta: BookMetadata, docname: str, anchor: str) -> str:
     return f"{meta.url}{docname}.html#{anchor}"
 
 
-def page_bibtex(meta: BookMetadata, docname: str, title: str, label: str, anchor: str) -> str:
-    """BibTeX entry (``@incollection``) for one page, keyed and linked by its top label."""
+def access_date() -> dt.date:
+    """The date a page's citation gives as accessed: the build's day, in UTC.
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds convention) overrides
+    it, so that two builds of one commit can write identical pages.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        if not epoch.strip().isdigit():
+            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {epoch!r}")
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.datetime.now(dt.UTC).date()
+
+
+def page_bibtex(meta: BookMetadata, docname: str, title: str, label: str, anchor: str,
+                accessed: dt.date) -> str:
+    """BibTeX entry (``@misc``) for one page, keyed and linked by its top label.
+
+    Every field is one that BibTeX's standard styles and biblatex both know; the version and
+    the access date are in ``note``, which both print.
+    """
     if not label or not title:
         raise ValueError(f"{docname}: a page citation needs the page's title and top label")
-    return _bibtex("incollection", f"{meta.key_prefix}:{label}", [
-        ("title", bibtex_escape(title)),
+    return _bibtex("misc", f"{meta.key_prefix}:{label}", [
         ("author", " and ".join(meta.authors)),
-        ("booktitle", bibtex_escape(meta.title)),
+        ("title", bibtex_escape(title)),
+        ("howpublished", "In \\emph{" + bibtex_escape(meta.title) + "}"),
         ("year", str(meta.year)),
-        ("version", meta.version),
         ("url", page_url(meta, docname, anchor)),
+        ("note", f"Version {meta.version}, accessed {accessed.isoformat()}"),
     ])
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def build_release(root: Path, meta: BookMetadata) -> str:
+    """What the footer says the site was built from (introduced on the page "How to cite").
+
+    A build of the commit tagged ``v<version>`` (or of a source archive without git history,
+    such as a release's archive) is that release; any other commit is named with its short
+    hash after the release it follows, so a page never claims a release it was not built from.
+    """
+    released = f"Version {meta.version}, released {meta.released.isoformat()}"
+    if not (root / ".git").exists():
+        return released + "."
+    described = _git(root, "describe", "--tags", "--match", "v[0-9]*", "--dirty")
+    if described == f"v{meta.version}":
+        return released + "."
+    # where git cannot answer, the page says so instead of claiming the release
+    commit = _git(root, "rev-parse", "--short=10", "HEAD") or "unknown"
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    changes = " with uncommitted changes" if dirty else ""
+    return f"{released}, plus later changes: built from commit {commit}{changes}."
 
 
 def _plain_authors(meta: BookMetadata) -> str:
@@ -172,7 +230,7 @@ def add_page_citation(app: Sphinx, pagename: str, templatename: str,
     label, anchor = top
     meta = _metadata(app)
     title = app.env.titles[pagename].astext()
-    bibtex = page_bibtex(meta, pagename, title, label, anchor)
+    bibtex = page_bibtex(meta, pagename, title, label, anchor, access_date())
     url = page_url(meta, pagename, anchor)
     context["body"] += (
         f'<div class="admonition page-citation" id="{BLOCK_ID}">'
@@ -207,8 +265,8 @@ def _configure(app: Sphinx, config: Config) -> None:
         config.html_baseurl = meta.url
     options = config.html_theme_options
     if not options.get("extra_footer"):
-        options["extra_footer"] = (f'<p class="book-version">Version {meta.version}, '
-                                   f"released {meta.released.isoformat()}.</p>")
+        release = build_release(Path(app.confdir), meta)
+        options["extra_footer"] = f'<p class="book-version">{html.escape(release)}</p>'
 
 
 def setup(app: Sphinx) -> dict:
