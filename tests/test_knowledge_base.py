@@ -211,9 +211,9 @@ def test_glossary_gives_chinese_names_and_links() -> None:
     for term, chinese in KEY_TERMS.items():
         assert term in entries, f"glossary lacks '{term}'"
         assert chinese in entries[term], f"glossary '{term}' lacks its Chinese name {chinese}"
+    # a term without a Chinese name is listed by `make check` for a maintainer to complete,
+    # so that it never blocks a contributor who does not write Chinese
     for term, definition in entries.items():
-        assert re.search(r"[\u4e00-\u9fff]", definition) or "not in the seeds" in definition, \
-            f"glossary '{term}' has no Chinese name"
         assert "{ref}`" in definition, f"glossary '{term}' does not say where it is explained"
 
 
