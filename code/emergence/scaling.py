@@ -169,7 +169,15 @@ HOFFMANN_2022 = ChinchillaLaw(
     E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28,
     source="Eq. (10), as printed", citation="hoffmann2022training",
 )
-#: Besiroglu et al. (2024): their re-estimate on the points extracted from Hoffmann's Fig. 4.
+#: The same fit with the unrounded values of the paper's TeX source, as Epoch's notebook
+#: hard-codes them (log A = 6.0073404, log B = 6.0179186, log E = 0.5267228).
+HOFFMANN_2022_TEX = ChinchillaLaw(
+    E=float(np.exp(0.5267228)), A=float(np.exp(6.0073404)), B=float(np.exp(6.0179186)),
+    alpha=0.33917084, beta=0.2849083,
+    source="Eq. (10), unrounded TeX source values", citation="epoch2024analyzingchinchilla",
+)
+#: Besiroglu et al. (2024): their re-estimate on the points extracted from Hoffmann's Fig. 4
+#: (the point estimates of their table).
 BESIROGLU_2024 = ChinchillaLaw(
     E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658,
     source="re-estimate of Approach 3", citation="besiroglu2024chinchilla",
@@ -459,7 +467,8 @@ class ChinchillaFit:
 
     ``objective`` is the summed Huber loss at the best fit, ``n_starts`` the number of
     initial values tried, ``n_converged`` how many of those L-BFGS runs met a stopping rule,
-    and ``residuals`` are log(observed) - log(fitted) loss. Introduced in the chapter 'Compute-optimal training' (compute-optimal).
+    and ``residuals`` are log(observed) - log(fitted) loss. Introduced in the chapter
+    'Compute-optimal training' (compute-optimal).
     """
 
     law: ChinchillaLaw
@@ -502,9 +511,11 @@ def fit_chinchilla(
 
     For speed, the runs from all grid points advance together in one vectorised L-BFGS
     (:func:`_batched_lbfgs`); the ``polish`` best end points are then refined by scipy's
-    L-BFGS-B, whose result is returned. Summing rather than averaging matters: averaged,
-    the objective is so small that L-BFGS stops early (Besiroglu et al. 2024). Introduced in
-    the chapter 'Compute-optimal training' (compute-optimal).
+    L-BFGS-B, whose result is returned. The loss scale matters: Besiroglu et al. (2024)
+    found that Hoffmann et al.'s optimiser "stopped before convergence due to a poor choice
+    of loss scale" (reportedly a mean instead of this sum, so small that L-BFGS's tolerance
+    ends the run early). Introduced in the chapter 'Compute-optimal training'
+    (compute-optimal).
     """
     n = _positive_finite("n", n)
     d = _positive_finite("d", d)
