@@ -133,7 +133,8 @@ def test_evaluate_gives_full_marks_to_a_model_that_always_knows_the_answer(fmt):
     scores = evaluate(OracleModel(fmt), pairs, fmt)
     assert scores["exact_match"] == 1.0 and scores["digit_accuracy"] == 1.0
     assert scores["edit_distance"] == 0.0
-    # each answer digit gets probability 1 / (1 + 13 e^-10), so log-probability ~ -5.9e-4 nats (float32)
+    # each answer digit gets probability 1 / (1 + 13 e^-10): log-probability ~ -5.9e-4 nats
+    # (computed in float32, hence the tolerance)
     per_digit = -np.log1p((len(VOCAB) - 1) * np.exp(-10.0))
     assert scores["answer_logprob"] == pytest.approx(fmt.answer_length * per_digit, rel=1e-3)
 

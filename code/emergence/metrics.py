@@ -45,7 +45,8 @@ def loss_matched_prediction(
             or ``score`` contain NaN.
     """
     loss, score, group = (np.asarray(x) for x in (loss, score, group))
-    if not loss.ndim == score.ndim == group.ndim == 1 or not len(loss) == len(score) == len(group):
+    one_dimensional = loss.ndim == score.ndim == group.ndim == 1
+    if not one_dimensional or not len(loss) == len(score) == len(group):
         raise ValueError("loss, score and group must be one-dimensional arrays of one length")
     loss, score = loss.astype(float), score.astype(float)
     if np.isnan(loss).any() or np.isnan(score).any():
