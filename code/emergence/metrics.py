@@ -35,10 +35,10 @@ def loss_matched_prediction(
     For point ``i`` the prediction is the linear interpolation, at ``loss[i]``, of the
     ``(loss, score)`` pairs of the points of every *other* group (``same_group=False``), or of
     the other points of its *own* group (``same_group=True``); points that share a loss are
-    averaged. Where ``loss[i]`` lies outside
-    the range of those points the prediction is NaN: nothing is extrapolated. Comparing the
-    two errors asks whether knowing the group (a model's size) adds anything once the loss is
-    known. Introduced in :ref:`mirage-loss`.
+    averaged. Where ``loss[i]`` lies outside the range of those points the prediction is NaN:
+    nothing is extrapolated. Comparing the two errors asks whether knowing the group (a
+    model's size) adds anything once the loss is known. Introduced in the chapter 'The
+    mirage' (mirage), section :ref:`mirage-loss`.
 
     Raises:
         ValueError: if the inputs are not one-dimensional arrays of one length, or ``loss``
