@@ -4,10 +4,13 @@ import torch
 
 from emergence.grokking import (
     IGNORE,
+    answer_scores,
     frequency_energy,
     full_batch,
     modular_addition_split,
+    modular_model,
     top_frequencies,
+    weight_norm,
 )
 from emergence.geometry import principal_components
 
@@ -28,6 +31,55 @@ def test_full_batch_takes_the_loss_on_the_answer_only():
     assert torch.equal(labels[:, 3], ids[:, 3])
 
 
+class _FixedLogits(torch.nn.Module):
+    """Returns the same logits over the answer for every row: a model with known scores."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.as_tensor(logits, dtype=torch.float32)
+
+    def forward(self, input_ids):
+        out = torch.zeros(*input_ids.shape, len(self.logits))
+        out[:, -1] = self.logits
+
+        class Out:
+            pass
+
+        result = Out()
+        result.logits = out
+        return result
+
+
+def test_answer_scores_give_accuracy_and_cross_entropy():
+    # p = 3: rows [a, b, =, c]; the model puts probability 0.5, 0.25, 0.25 on answers 0, 1, 2
+    logits = np.log([0.5, 0.25, 0.25, 1e-12])
+    tokens = torch.tensor([[0, 0, 3, 0], [1, 2, 3, 0], [1, 0, 3, 1], [2, 2, 3, 1]])
+    scores = answer_scores(_FixedLogits(logits), tokens)
+    assert scores["accuracy"] == 0.5  # answer 0 is right on the two rows whose c is 0
+    assert scores["loss"] == pytest.approx((2 * np.log(2) + 2 * np.log(4)) / 4, rel=1e-5)
+
+
+def test_one_gradient_step_lowers_the_answer_loss():
+    # the loss moves with every small change of the weights, unlike accuracy
+    train_set, _ = modular_addition_split(5, 0.8, seed=0)
+    torch.manual_seed(0)
+    model = modular_model(5, n_embd=16, n_head=2)
+    before = answer_scores(model, train_set)["loss"]
+    ids, labels = full_batch(train_set)(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(input_ids=ids, labels=labels).loss.backward()
+    optimizer.step()
+    assert answer_scores(model, train_set)["loss"] < before
+
+
+def test_weight_norm_is_the_norm_of_all_parameters():
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 0.0]]))
+        layer.bias.fill_(4.0)
+    assert weight_norm(layer) == pytest.approx(5.0)
+
+
 def circle(p, k, d=8, noise=0.0, seed=0):
     rng = np.random.default_rng(seed)
     angles = 2 * np.pi * k * np.arange(p) / p
@@ -41,7 +93,8 @@ def test_a_circle_embedding_has_all_its_energy_in_one_frequency():
     frequencies, share = top_frequencies(circle(23, k=5), 1)
     assert frequencies == [5]
     assert share == pytest.approx(1.0)
-    assert frequency_energy(circle(23, k=5)).sum() == pytest.approx(1.0)
+    energy = frequency_energy(circle(23, k=5))
+    assert energy[5 - 1] == pytest.approx(1.0) and energy.argmax() == 5 - 1
 
 
 def test_a_random_embedding_spreads_its_energy():
@@ -68,6 +121,7 @@ def test_top_principal_components_of_a_noisy_circle_are_a_circle():
         (lambda: top_frequencies(circle(7, 1), 4), "k must"),
         (lambda: principal_components(np.ones((7, 2)), 3), "n must"),
         (lambda: full_batch(torch.zeros(3, 3, dtype=torch.long)), r"\(n, 4\)"),
+        (lambda: answer_scores(modular_model(5), torch.zeros(0, 4, dtype=torch.long)), "non-empty"),
     ],
 )
 def test_bad_input_raises_value_error(call, message):

@@ -63,7 +63,7 @@ def test_bad_arguments_are_rejected(corpus):
     with pytest.raises(ValueError, match="batch_size"):
         multitask.batch_fn(corpus, batch_size=0)
     with pytest.raises(ValueError, match="empty"):
-        multitask.probe_accuracy(multitask.new_model(1, 16), ())
+        multitask.probe_scores(multitask.new_model(1, 16), ())
 
 
 class _Oracle(torch.nn.Module):
@@ -91,20 +91,37 @@ class _Oracle(torch.nn.Module):
         return out
 
 
-def test_probe_accuracy_is_exact_match_of_the_answer():
+def exact_match(model, items):
+    return multitask.probe_scores(model, items)["exact_match"]
+
+
+def test_probe_exact_match_scores_the_whole_answer():
     items = (Example("addition", "1+2=", "3"), Example("reversal", "abcd|", "dcba"))
     texts = [item.text for item in items]
-    assert multitask.probe_accuracy(_Oracle(texts), items) == 1.0
+    assert exact_match(_Oracle(texts), items) == 1.0
     # a mistake inside the prompt does not count; one in an answer or its end of line does
-    assert multitask.probe_accuracy(_Oracle(texts, wrong_at=1), items) == 1.0
-    assert multitask.probe_accuracy(_Oracle(texts, wrong_at=5), items) == 0.0
-    assert multitask.probe_accuracy(_Oracle(texts, wrong_at=7), items) == 0.5
+    assert exact_match(_Oracle(texts, wrong_at=1), items) == 1.0
+    assert exact_match(_Oracle(texts, wrong_at=5), items) == 0.0
+    assert exact_match(_Oracle(texts, wrong_at=7), items) == 0.5
+
+
+def test_probe_character_accuracy_gives_partial_credit():
+    items = (Example("addition", "1+2=", "3"), Example("reversal", "abcd|", "dcba"))
+    texts = [item.text for item in items]
+    # scored characters: "3" + newline and "dcba" + newline, 7 in all
+    assert multitask.probe_scores(_Oracle(texts), items)["character_accuracy"] == 1.0
+    # one wrong character in "dcba" (position 7 predicts its "b"): 6 of 7 right
+    scores = multitask.probe_scores(_Oracle(texts, wrong_at=7), items)
+    assert scores["character_accuracy"] == pytest.approx(6 / 7)
+    assert scores["exact_match"] == 0.5
 
 
 def test_probe_requires_the_end_of_line_after_the_answer():
     items = (Example("addition", "1+2=", "3"),)
     # an oracle for "1+2=34" predicts "3" and then "4" instead of the newline
-    assert multitask.probe_accuracy(_Oracle(["1+2=34"]), items) == 0.0
+    scores = multitask.probe_scores(_Oracle(["1+2=34"]), items)
+    assert scores["exact_match"] == 0.0
+    assert scores["character_accuracy"] == 0.5
 
 
 def test_an_untrained_model_scores_near_zero(corpus):
@@ -112,4 +129,4 @@ def test_an_untrained_model_scores_near_zero(corpus):
     model = multitask.new_model(n_layer=1, n_embd=16)
     model.eval()
     for task in multitask.TASKS:
-        assert multitask.probe_accuracy(model, corpus.held_out[task]) <= 0.05
+        assert exact_match(model, corpus.held_out[task]) <= 0.05

@@ -55,8 +55,9 @@ def full_batch(tokens: torch.Tensor) -> Callable[[int], Batch]:
     """A ``batch_fn`` for ``emergence.model.train`` that returns the whole training set.
 
     Labels are ``IGNORE`` everywhere but the answer, so the model is trained only to
-    compute ``c``. Full-batch training removes sampling noise: the delay before
-    generalisation is a property of the optimisation, not of lucky batches.
+    compute ``c``. Full-batch training, as in Nanda et al. (2023) (Power et al. (2022)
+    used minibatches), removes sampling noise: the delay before generalisation is a
+    property of the optimisation, not of lucky batches. Introduced in 'Grokking' (grokking).
     """
     if tokens.ndim != 2 or tokens.shape[1] != 4 or len(tokens) == 0:
         raise ValueError("tokens must be a non-empty (n, 4) tensor of [a, b, =, c] rows")
@@ -65,11 +66,33 @@ def full_batch(tokens: torch.Tensor) -> Callable[[int], Batch]:
     return lambda step: (tokens, labels)
 
 
-def accuracy(model: GPT2LMHeadModel, tokens: torch.Tensor) -> float:
-    """Fraction of rows whose answer ``c`` is the model's most likely token after ``a b =``."""
+def answer_scores(model: GPT2LMHeadModel, tokens: torch.Tensor) -> dict[str, float]:
+    """Accuracy and mean cross-entropy loss (nats) of the answer ``c``, from one forward pass.
+
+    Accuracy counts a row as right when ``c`` is the most likely token, an all-or-nothing
+    score per pair; the loss, ``-log p(c | a b =)`` averaged over rows, moves continuously
+    with the weights. Introduced in 'Grokking' (grokking-curves).
+
+    Raises:
+        ValueError: if ``tokens`` is not a non-empty ``(n, 4)`` tensor.
+    """
+    if tokens.ndim != 2 or tokens.shape[1] != 4 or len(tokens) == 0:
+        raise ValueError("tokens must be a non-empty (n, 4) tensor of [a, b, =, c] rows")
     with torch.inference_mode():
         logits = model(input_ids=tokens[:, :3]).logits[:, -1]
-    return float((logits.argmax(dim=-1) == tokens[:, 3]).float().mean())
+    answers = tokens[:, 3]
+    return {
+        "accuracy": float((logits.argmax(dim=-1) == answers).float().mean()),
+        "loss": float(torch.nn.functional.cross_entropy(logits, answers)),
+    }
+
+
+def weight_norm(model: torch.nn.Module) -> float:
+    """Euclidean norm of all trainable parameters taken together, the quantity that weight
+    decay shrinks. Introduced in 'Grokking' (grokking-curves)."""
+    with torch.no_grad():
+        squares = sum(float((p.detach() ** 2).sum()) for p in model.parameters() if p.requires_grad)
+    return squares**0.5
 
 
 def frequency_energy(embedding: np.ndarray) -> np.ndarray:

@@ -199,13 +199,17 @@ def batch_fn(corpus: MultitaskCorpus, batch_size: int = 32, seed: int = 0
     return make
 
 
-def probe_accuracy(model: torch.nn.Module, items: tuple[Example, ...]) -> float:
-    """Zero-shot exact-match accuracy of greedy decoding on ``items``.
+def probe_scores(model: torch.nn.Module, items: tuple[Example, ...]) -> dict[str, float]:
+    """Zero-shot exact match and per-character accuracy of the answers to ``items``.
 
     The model sees only an item's prompt. Greedy decoding reproduces the answer and the
     newline that ends it exactly if and only if, fed the right answer so far, the most
-    likely next character is always the right one; so one forward pass over prompt + answer decides every item at once.
-    Introduced in the chapter 'Implicit multi-task learning' (implicit-multitask-probes).
+    likely next character is always the right one; so one forward pass over prompt + answer
+    decides every item at once. ``exact_match`` is the fraction of items whose answer and
+    final newline are all right (all-or-nothing per item); ``character_accuracy`` is the
+    fraction of those characters that are right, each predicted from the right ones before
+    it (partial credit). Introduced in the chapter 'Implicit multi-task learning'
+    (implicit-multitask-probes).
 
     Raises:
         ValueError: if ``items`` is empty.
@@ -215,11 +219,14 @@ def probe_accuracy(model: torch.nn.Module, items: tuple[Example, ...]) -> float:
     ids, _ = _pad([item.text for item in items], CONTEXT)
     with torch.inference_mode():
         predicted = model(input_ids=ids).logits.argmax(-1)
-    right = 0
+    exact, characters_right, characters = 0, 0, 0
     for row, item in enumerate(items):
         start = 1 + len(item.prompt)  # position of the answer's first character
         # the answer must also be followed by the newline that ends it: "15" is not "151"
         end = start + len(item.answer) + 1
         # the logits at position i predict the character at position i + 1
-        right += int(torch.equal(predicted[row, start - 1 : end - 1], ids[row, start:end]))
-    return right / len(items)
+        right = predicted[row, start - 1 : end - 1] == ids[row, start:end]
+        exact += int(right.all())
+        characters_right += int(right.sum())
+        characters += end - start
+    return {"exact_match": exact / len(items), "character_accuracy": characters_right / characters}
