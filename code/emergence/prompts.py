@@ -67,6 +67,27 @@ def demo_orders(task: Task, n_shots: int, n_orders: int, seed: int = 0) -> list[
     return orders
 
 
+def mismatched_demos(task: Task, demos: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The same demonstrations with wrong answers: each query keeps its place but takes the
+    answer of the next item of the task's demonstration pool.
+
+    The prompt keeps its format and draws its answers from the same kind of words (for eight
+    shots, exactly the same words), but the mapping from query to answer is wrong: a control
+    that separates what demonstrations teach about the format from what they teach about
+    the task. Introduced in the chapter 'In-context learning in a small pretrained model'
+    (in-context-learning-shots).
+    """
+    pool = list(task.demos)
+    queries = [q for q, _ in pool]
+    mismatched = []
+    for query, answer in demos:
+        if (query, answer) not in pool:
+            raise ValueError(f"({query!r}, {answer!r}) is not a demonstration of {task.name!r}")
+        following = pool[(queries.index(query) + 1) % len(pool)][1]
+        mismatched.append((query, following))
+    return mismatched
+
+
 CAPITALS = Task("country -> capital", "Countries and their capital cities:", (
     ("France", "Paris"), ("Japan", "Tokyo"), ("Egypt", "Cairo"), ("Peru", "Lima"),
     ("Norway", "Oslo"), ("Thailand", "Bangkok"), ("Kenya", "Nairobi"), ("Cuba", "Havana"),
