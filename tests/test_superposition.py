@@ -84,7 +84,11 @@ def test_training_is_deterministic_for_a_seed():
 )
 def test_train_rejects_bad_input(kwargs):
     arguments = dict(
-        n_features=5, n_hidden=2, feature_probability=np.array([0.5]), importance=np.ones(5), steps=1
+        n_features=5,
+        n_hidden=2,
+        feature_probability=np.array([0.5]),
+        importance=np.ones(5),
+        steps=1,
     )
     arguments.update(kwargs)
     with pytest.raises(ValueError):

@@ -50,11 +50,15 @@ def sparse_features(
             ``(0, 1]``.
     """
     if n_samples < 1 or n_features < 1:
-        raise ValueError(f"n_samples and n_features must be at least 1, got {n_samples}, {n_features}")
+        raise ValueError(
+            f"n_samples and n_features must be at least 1, got {n_samples}, {n_features}"
+        )
     if feature_probability.ndim != 1 or len(feature_probability) == 0:
         raise ValueError("feature_probability must be a non-empty 1-d tensor, one per instance")
     if bool((feature_probability <= 0).any() or (feature_probability > 1).any()):
-        raise ValueError(f"feature probabilities must be in (0, 1], got {feature_probability.tolist()}")
+        raise ValueError(
+            f"feature probabilities must be in (0, 1], got {feature_probability.tolist()}"
+        )
     draw = torch.rand((n_samples, len(feature_probability), n_features), generator=generator)
     # One draw serves twice: given draw < p, draw / p is uniform on [0, 1).
     probability = feature_probability[:, None]
@@ -112,7 +116,9 @@ def train_toy_models(
             ``n_features`` non-negative entries, or a probability is outside ``(0, 1]``.
     """
     if n_features < 1 or n_hidden < 1:
-        raise ValueError(f"n_features and n_hidden must be at least 1, got {n_features}, {n_hidden}")
+        raise ValueError(
+            f"n_features and n_hidden must be at least 1, got {n_features}, {n_hidden}"
+        )
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be at least 1, got {steps}, {batch_size}")
     importance = np.asarray(importance, dtype=np.float64)
@@ -127,7 +133,8 @@ def train_toy_models(
 
     instances = len(probability)
     std = (2 / (n_hidden + n_features)) ** 0.5  # Xavier normal
-    weights = (std * torch.randn((instances, n_hidden, n_features), generator=generator)).requires_grad_()
+    weights = std * torch.randn((instances, n_hidden, n_features), generator=generator)
+    weights.requires_grad_()
     biases = torch.zeros((instances, n_features), requires_grad=True)
     weight_of = torch.as_tensor(importance, dtype=torch.float32)
     optimizer = torch.optim.Adam([weights, biases], lr=learning_rate)
@@ -154,7 +161,8 @@ def _check_weights(weights: np.ndarray) -> np.ndarray:
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim not in (2, 3) or 0 in weights.shape:
         raise ValueError(
-            f"weights must be a non-empty (m, n) or (instances, m, n) array, got shape {weights.shape}"
+            "weights must be a non-empty (m, n) or (instances, m, n) array, "
+            f"got shape {weights.shape}"
         )
     return weights
 
