@@ -9,6 +9,7 @@ from emergence.calculator import (
     evaluate,
     find_call,
     format_number,
+    operators,
     run_call,
 )
 
@@ -109,3 +110,18 @@ def test_run_call_reports_instead_of_raising():
     assert not hostile.ok and hostile.result is None
     zero = run_call("[calc: 5/0]")
     assert not zero.ok and "zero" in zero.error
+
+
+@pytest.mark.parametrize(
+    ("expression", "symbols"),
+    [("23 + 45", {"+"}), ("5 + 2 * 3", {"+", "*"}), ("-5 - 3", {"-"}), ("(12 + 30) / 4", {"+", "/"}),
+     ("-7", set()), ("16 / 2 / 2", {"/"}), ("4*25 - 30", {"*", "-"})],
+)
+def test_operators(expression, symbols):
+    assert operators(expression) == symbols
+
+
+@pytest.mark.parametrize("expression", ["__import__('os')", "2 ** 3", "", "1 +", "7 / 0"])
+def test_operators_reject_what_evaluate_rejects(expression):
+    with pytest.raises(ValueError):
+        operators(expression)

@@ -4,7 +4,8 @@ The model writes a call such as ``[calc: 23*45]``; :func:`find_call` extracts th
 and :func:`evaluate` computes it. The evaluator parses with :mod:`ast` and walks the tree
 itself, accepting only int and float literals, ``+ - * /``, unary minus and parentheses.
 It never calls ``eval``: a model (or a prompt injected into it) can make it do arithmetic
-and nothing else. Introduced in the chapter 'Tool use' (tool-use).
+and nothing else. Introduced in the chapter 'Tool use' (tool-use); :func:`operators` serves
+the chapter 'Chain of thought' (chain-of-thought), which checks the equations a model writes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ MAX_MAGNITUDE = 10**15
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CALL = re.compile(r"\[calc:([^\]\n]*)\]")
 
 
@@ -69,6 +71,19 @@ def evaluate(expression: str) -> int | float:
     except SyntaxError as error:
         raise ValueError(f"not an arithmetic expression: {error.msg}") from None
     return _walk(tree.body)
+
+
+def operators(expression: str) -> set[str]:
+    """The binary operations an arithmetic expression uses, as symbols out of ``+ - * /``.
+
+    A unary minus is part of a number, not an operation (``-5 + 3`` uses ``{"+"}``). The
+    expression must be one :func:`evaluate` accepts (it is evaluated first), else
+    ``ValueError``. Introduced in the chapter 'Chain of thought' (chain-of-thought), to
+    compare the operations of a model's written equations with those a problem needs.
+    """
+    evaluate(expression)
+    tree = ast.parse(expression.strip(), mode="eval")
+    return {_SYMBOL[type(node.op)] for node in ast.walk(tree) if isinstance(node, ast.BinOp)}
 
 
 def format_number(value: int | float) -> str:
