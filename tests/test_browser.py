@@ -99,8 +99,9 @@ def browser():
 def site_errors(entries: list[dict], base_url: str) -> list[str]:
     """Severe console entries, except failures to fetch resources from other hosts.
 
-    The browser's own request for /favicon.ico is ignored too: the book is published below
-    the root of its host, so that address is not the book's.
+    The browser refuses those requests, and the page's test of requests that leave the
+    site names them. The browser's own request for /favicon.ico is ignored too: the book is
+    published below the root of its host, so that address is not the book's.
     """
     local = urlsplit(base_url).netloc
     errors = []

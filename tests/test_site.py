@@ -6,6 +6,7 @@ Runs on the HTML that the session's book build produced (see tests/conftest.py).
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -209,3 +210,31 @@ def test_mathjax_survives_the_script_deduplication(tmp_path):
     inline = [tag.string for tag in soup.find_all("script", src=False)]
     assert inline.count("const declaredOnce = 1;") == 1, inline
     assert _loaded_from_elsewhere(soup) == []
+
+
+def unparsed_dollars(soup: BeautifulSoup) -> list[str]:
+    """Prose around each ``$`` left in a page's text: dollar math that MyST did not parse
+    (such as ``$$...$$`` inside a paragraph), which the reader sees raw. Code, outputs and
+    parsed math are skipped."""
+    main = copy.copy(soup.find("main") or soup)
+    for tag in main.select("pre, code, script, style, .math, .highlight, .cell_output"):
+        tag.decompose()
+    text = " ".join(main.get_text(" ").split())
+    return [text[max(0, i - 40):i + 40] for i, char in enumerate(text) if char == "$"]
+
+
+def test_unparsed_dollars_finds_dollar_math_left_in_the_text():
+    soup = BeautifulSoup(
+        '<main><p>Fit the loss, $ <span class="math">\\(x\\)</span> with a = 0.46$.</p>'
+        '<pre>label="$N$"</pre><div class="cell_output">$5</div></main>', "html.parser")
+    assert unparsed_dollars(soup) == ["Fit the loss, $ with a = 0.46$.",
+                                      "Fit the loss, $ with a = 0.46$."]
+    assert soup.select(".math"), "the page itself is left as it was"
+
+
+def test_no_page_shows_dollar_math_raw(site):
+    problems = [f"{page.relative_to(site).as_posix()}: ...{context}..."
+                for page in sorted(site.rglob("*.html"))
+                if "_static" not in page.relative_to(site).parts
+                for context in unparsed_dollars(_soup(page))]
+    assert problems == [], "\n".join(problems)
