@@ -3,8 +3,9 @@
 Serves ``_build/html`` on localhost and opens the home page and every page of the table of
 contents. Needs Debian's ``chromium`` and ``chromium-driver``; ``make test`` installs them
 where it can (``make browser``), and these tests skip, saying so, where it could not.
-External resources (MathJax and fonts from CDNs) may be unreachable, as in CI, and failures
-to load them are ignored; every error about the site's own files counts.
+The browser can reach nothing but the local server, as a reader offline or behind a
+firewall: the site must serve everything a page loads (MathJax too), and every page is
+checked to request nothing from another origin and to show its formulas typeset.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
@@ -35,6 +38,14 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 PAGES = ["index"] + [TOC["root"]] + sorted(toc_files(ROOT / "_toc.yml") - {TOC["root"]})
 WAIT_SECONDS = 30
+#: The math nodes Sphinx writes (inline ``span.math``, display and amsmath ``div.math``),
+#: each typeset by MathJax 3 into one ``mjx-container``
+MATH_NODES = "span.math, div.math"
+#: TeX delimiters that MathJax removes when it typesets: visible ones mean raw TeX
+TEX_DELIMITERS = ("\\(", "\\)", "\\[", "\\]")
+#: pages screenshot with their formulas in view, for a person to look at
+MATH_SCREENSHOTS = ("chapters/power-laws", "chapters/compute-optimal",
+                    "chapters/what-is-emergence")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -72,9 +83,12 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1280,1600"):
+                     "--disable-dev-shm-usage", "--window-size=1280,1600",
+                     # every host but the local server is refused, as offline
+                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
         options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # performance: every request the page makes, including those refused
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # an explicit driver keeps selenium from looking for one on the network
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(WAIT_SECONDS)
@@ -85,8 +99,9 @@ def browser():
 def site_errors(entries: list[dict], base_url: str) -> list[str]:
     """Severe console entries, except failures to fetch resources from other hosts.
 
-    The browser's own request for /favicon.ico is ignored too: the book is published below
-    the root of its host, so that address is not the book's.
+    The browser refuses those requests, and the page's test of requests that leave the
+    site names them. The browser's own request for /favicon.ico is ignored too: the book is
+    published below the root of its host, so that address is not the book's.
     """
     local = urlsplit(base_url).netloc
     errors = []
@@ -118,8 +133,48 @@ def test_site_errors_keep_local_failures_and_drop_unreachable_cdns():
     assert site_errors(entries, base) == [entries[1]["message"], entries[2]["message"]]
 
 
+def requests_leaving(entries: list[dict], base_url: str) -> list[str]:
+    """URLs of the requests, in chromedriver's performance log, to anywhere but the site.
+
+    Inline data (``data:``, ``blob:``) and ``about:`` pages stay in the browser.
+    """
+    local = urlsplit(base_url)
+    leaving = []
+    for entry in entries:
+        event = json.loads(entry["message"])["message"]
+        if event.get("method") != "Network.requestWillBeSent":
+            continue
+        url = urlsplit(event["params"]["request"]["url"])
+        if url.scheme in ("data", "blob", "about"):
+            continue
+        if (url.scheme, url.netloc) != (local.scheme, local.netloc):
+            leaving.append(url.geturl())
+    return leaving
+
+
+def _request(url: str) -> dict:
+    return {"message": json.dumps({"message": {"method": "Network.requestWillBeSent",
+                                               "params": {"request": {"url": url}}}})}
+
+
+def test_requests_leaving_keeps_only_other_origins():
+    base = "http://127.0.0.1:8000/"
+    entries = [
+        _request("http://127.0.0.1:8000/chapters/power-laws.html"),
+        _request("http://127.0.0.1:8000/_static/mathjax/tex-mml-chtml.js"),
+        _request("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"),
+        _request("http://127.0.0.1:9999/elsewhere.js"),
+        _request("data:image/png;base64,iVBORw0KGgo="),
+        {"message": json.dumps({"message": {"method": "Network.dataReceived", "params": {}}})},
+    ]
+    assert requests_leaving(entries, base) == [
+        "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js",
+        "http://127.0.0.1:9999/elsewhere.js"]
+
+
 def _open(browser, url: str) -> list[str]:
     browser.get_log("browser")  # drop what earlier pages logged
+    browser.get_log("performance")
     browser.get(url)
     return site_errors(browser.get_log("browser"), url)
 
@@ -164,6 +219,69 @@ def test_page_loads_without_errors_and_shows_its_images(browser, server, page):
         "return Array.from(document.images).every(i => i.complete);"))
     broken = browser.execute_script(_BROKEN_IMAGES, server)
     assert broken == [], f"{page}: images that did not load: {broken}"
+
+
+_TYPESET = """
+const done = arguments[arguments.length - 1];
+if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
+  done('MathJax did not start');
+} else {
+  MathJax.startup.promise.then(() => done(null), error => done(String(error)));
+}
+"""
+
+
+def math_nodes(html_file: Path) -> int:
+    """How many formulas the built page ``html_file`` holds for MathJax to typeset."""
+    soup = BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")
+    return len(soup.select(MATH_NODES))
+
+
+def test_math_nodes_counts_inline_display_and_amsmath(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<p>A <span class="math notranslate nohighlight">\\(x\\)</span> and '
+        '<span class="math notranslate nohighlight">\\(y\\)</span></p>'
+        '<div class="math notranslate nohighlight">\\[L(N)\\]</div>'
+        '<div class="math notranslate nohighlight">\\begin{align}a&=b\\end{align}</div>'
+        '<span class="mathematics">not math</span>')
+    assert math_nodes(page) == 4
+
+
+def test_math_pages_are_all_visited(site):
+    """Every page of the site with a formula is one the browser tests open."""
+    with_math = {path.relative_to(site).with_suffix("").as_posix()
+                 for path in site.rglob("*.html")
+                 if "_static" not in path.relative_to(site).parts and math_nodes(path)}
+    assert with_math, "no page of the site has math: the math checks would check nothing"
+    assert with_math <= set(PAGES), f"pages with math the browser skips: {with_math - set(PAGES)}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_typesets_its_math_and_requests_nothing_from_elsewhere(browser, server, site,
+                                                                    page):
+    expected = math_nodes(site / f"{page}.html")
+    url = f"{server}{page}.html"
+    _open(browser, url)
+    if expected:
+        browser.set_script_timeout(WAIT_SECONDS)
+        assert browser.execute_async_script(_TYPESET) is None, f"{page}: MathJax failed"
+    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+    errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length;")
+    text = browser.execute_script("return document.body.innerText;")
+    leaving = requests_leaving(browser.get_log("performance"), url)
+    assert typeset >= expected, f"{page}: {typeset} formulas typeset of {expected}"
+    assert errors == 0, f"{page}: {errors} formulas typeset as TeX errors"
+    raw = [delimiter for delimiter in TEX_DELIMITERS if delimiter in text]
+    assert raw == [], f"{page}: raw TeX {raw} in the visible text"
+    assert leaving == [], f"{page}: requests that leave the site: {leaving}"
+    if page in MATH_SCREENSHOTS:
+        assert expected, f"{page} has no formula to show"
+        browser.execute_script("document.querySelector('mjx-container').scrollIntoView("
+                               "{block: 'center'});")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"math-{page.rsplit('/', 1)[-1]}.png"
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000, shot
 
 
 def test_search_finds_scaling(browser, server):

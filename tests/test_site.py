@@ -6,7 +6,10 @@ Runs on the HTML that the session's book build produced (see tests/conftest.py).
 
 from __future__ import annotations
 
+import copy
 import re
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -21,6 +24,7 @@ from booktools.checks import toc_files
 from booktools.citation import bibtex_escape, read_metadata
 from booktools.downloads import executed_notebook
 from booktools.execution import notebook_chapters
+from booktools.mathjax import ENTRY_POINT, STATIC_FOLDER
 
 pytestmark = pytest.mark.book
 
@@ -146,3 +150,91 @@ def test_site_has_search_theme_switch_and_repository_buttons(site):
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
     for kind in ("/issues/new", "/edit/main/", "github.com/emergence-book/emergence-book"):
         assert any(kind in href for href in hrefs), f"no {kind} button"
+
+
+#: ``<link rel=...>`` kinds that make the browser fetch the linked file
+_FETCHED_LINKS = {"stylesheet", "preload", "modulepreload", "icon", "manifest"}
+
+
+def _loaded_from_elsewhere(soup: BeautifulSoup) -> list[str]:
+    """Scripts, stylesheets and other files the page loads from another host."""
+    addresses = [tag["src"] for tag in soup.find_all("script", src=True)]
+    addresses += [tag["href"] for tag in soup.find_all("link", href=True)
+                  if _FETCHED_LINKS.intersection(tag.get("rel", []))]
+    return [address for address in addresses
+            if urlsplit(address).scheme or urlsplit(address).netloc]
+
+
+def test_every_page_loads_its_files_from_the_site_and_math_pages_load_mathjax(site):
+    mathjax = site / "_static" / STATIC_FOLDER / ENTRY_POINT
+    assert mathjax.is_file() and (mathjax.parent / "LICENSE").is_file(), "MathJax not served"
+    problems, math_pages = [], 0
+    for page in sorted(site.rglob("*.html")):
+        if "_static" in page.relative_to(site).parts:
+            continue
+        where, soup = page.relative_to(site).as_posix(), _soup(page)
+        problems += [f"{where}: loads {address}" for address in _loaded_from_elsewhere(soup)]
+        if not soup.select("span.math, div.math"):
+            continue
+        math_pages += 1
+        scripts = {(page.parent / urlsplit(tag["src"]).path).resolve()
+                   for tag in soup.find_all("script", src=True)}
+        if mathjax.resolve() not in scripts:
+            problems.append(f"{where}: has math but does not load {ENTRY_POINT}")
+    assert math_pages > 0, "no page has math: nothing was checked"
+    assert problems == [], "\n".join(problems)
+
+
+def test_mathjax_survives_the_script_deduplication(tmp_path):
+    """A page with math loads the site's MathJax once, and a twice-registered inline script
+    once: booktools.scripts thins the page's script list where sphinx.ext.mathjax adds to it
+    (replacing the list once dropped MathJax from every page)."""
+    source, html = tmp_path / "source", tmp_path / "html"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        "extensions = ['booktools.scripts', 'booktools.mathjax']\n"
+        "def _inline_script(app):\n"
+        "    # as sphinx-thebe does: registered once, written twice by Sphinx 7.4\n"
+        "    app.add_js_file(None, body='const declaredOnce = 1;')\n"
+        "def setup(app):\n"
+        "    app.connect('builder-inited', _inline_script)\n")
+    (source / "index.rst").write_text(
+        "Page\n====\n\nInline :math:`N^{-\\alpha}`.\n\n.. math:: L(N) = (N_c/N)^{\\alpha}\n")
+    build = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", "-E",
+                            str(source), str(html)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    soup = BeautifulSoup((html / "index.html").read_text(encoding="utf-8"), "html.parser")
+    sources = [urlsplit(tag["src"]).path for tag in soup.find_all("script", src=True)]
+    assert sources.count(f"_static/{STATIC_FOLDER}/{ENTRY_POINT}") == 1, sources
+    assert (html / "_static" / STATIC_FOLDER / ENTRY_POINT).is_file()
+    inline = [tag.string for tag in soup.find_all("script", src=False)]
+    assert inline.count("const declaredOnce = 1;") == 1, inline
+    assert _loaded_from_elsewhere(soup) == []
+
+
+def unparsed_dollars(soup: BeautifulSoup) -> list[str]:
+    """Prose around each ``$`` left in a page's text: dollar math that MyST did not parse
+    (such as ``$$...$$`` inside a paragraph), which the reader sees raw. Code, outputs and
+    parsed math are skipped."""
+    main = copy.copy(soup.find("main") or soup)
+    for tag in main.select("pre, code, script, style, .math, .highlight, .cell_output"):
+        tag.decompose()
+    text = " ".join(main.get_text(" ").split())
+    return [text[max(0, i - 40):i + 40] for i, char in enumerate(text) if char == "$"]
+
+
+def test_unparsed_dollars_finds_dollar_math_left_in_the_text():
+    soup = BeautifulSoup(
+        '<main><p>Fit the loss, $ <span class="math">\\(x\\)</span> with a = 0.46$.</p>'
+        '<pre>label="$N$"</pre><div class="cell_output">$5</div></main>', "html.parser")
+    assert unparsed_dollars(soup) == ["Fit the loss, $ with a = 0.46$.",
+                                      "Fit the loss, $ with a = 0.46$."]
+    assert soup.select(".math"), "the page itself is left as it was"
+
+
+def test_no_page_shows_dollar_math_raw(site):
+    problems = [f"{page.relative_to(site).as_posix()}: ...{context}..."
+                for page in sorted(site.rglob("*.html"))
+                if "_static" not in page.relative_to(site).parts
+                for context in unparsed_dollars(_soup(page))]
+    assert problems == [], "\n".join(problems)

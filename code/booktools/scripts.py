@@ -4,6 +4,11 @@ sphinx-thebe (which Jupyter Book always loads) and sphinx-togglebutton register 
 scripts both with the builder and with the application registry, so Sphinx 7.4 writes each
 twice, once with the file name None and once with ''. Twice is harmless for ``var``, but sphinx-thebe's
 ``const THEBE_JS_URL`` declared twice is a SyntaxError in every browser console.
+
+The page's list is thinned in place and last: Sphinx hands every ``html-page-context``
+handler the builder's own list, and handlers such as ``sphinx.ext.mathjax`` add the scripts
+of one page to the builder, so a new list put into the context would lose them (MathJax did,
+on every page with math).
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ def unique_scripts(scripts: list[Any]) -> list[Any]:
 
 def _drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str,
                            context: dict[str, Any], doctree: Any) -> None:
-    if "script_files" in context:
-        context["script_files"] = unique_scripts(context["script_files"])
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        scripts[:] = unique_scripts(scripts)
 
 
 def setup(app: Sphinx) -> dict:
-    # early: a later handler may end the event by returning a template name, and the repeated
-    # scripts are registered before any page is written
-    app.connect("html-page-context", _drop_repeated_scripts, priority=100)
+    # last, after every handler has added the scripts of its page (Sphinx calls all the
+    # handlers even when one returns a template name)
+    app.connect("html-page-context", _drop_repeated_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
