@@ -312,7 +312,7 @@ def test_screenshot_of_a_chapter(browser, server):
 def test_chapter_shows_citation_and_switches_theme(browser, server):
     _open(browser, f"{server}{CHAPTER}.html")
     block = browser.find_element("id", "cite-this-page")
-    assert "@incollection" in block.text and block.is_displayed()
+    assert "@misc" in block.text and block.is_displayed()
     state = "return [document.documentElement.dataset.mode, document.documentElement.dataset.theme];"
     before = browser.execute_script(state)
     browser.execute_script("document.querySelector('.theme-switch-button').click();")
