@@ -1,4 +1,4 @@
-"""``fit_chinchilla`` against Epoch AI's estimator, side by side: ``python -m booktools.fit_benchmark``.
+"""fit_chinchilla against Epoch AI's estimator, side by side: python -m booktools.fit_benchmark.
 
 Fits the 240 points Epoch AI extracted from Hoffmann et al.'s Figure 4 twice, at one thread
 each, in one run: with :func:`emergence.scaling.fit_chinchilla` and with
