@@ -341,17 +341,18 @@ class _HuberObjective:
     The predicted log loss LSE(a - alpha log N, b - beta log D, e) is shifted by a per-row
     constant m, the largest of its three terms over all points, which is known in closed
     form (the term a - alpha log N is largest at the smallest or the largest N), so no
-    exponential can overflow and only two of them per point are needed. The sums over
-    points, with and without the factor log N or log D, are small matrix products, and
-    Huber's loss is written as c (r - c/2) with c the residual r clipped to +-delta.
-    Rows go through in chunks, in buffers allocated once: fresh arrays the size of the
-    whole batch cost more in memory traffic and page faults than the arithmetic does.
+    exponential can overflow and only two of them per point are needed. Huber's loss is
+    written as c (r - c/2) with c the residual r clipped to +-delta. Rows go through in
+    chunks, in buffers allocated once: fresh arrays the size of the whole batch cost more
+    in memory traffic and page faults than the arithmetic does. Elementwise NumPy and
+    einsum only, no BLAS: on arrays this small its thread hand-offs cost more than they
+    save, badly so on a busy machine.
     """
 
     def __init__(self, log_n: np.ndarray, log_d: np.ndarray, log_l: np.ndarray,
                  delta: float, chunk: int = 128) -> None:
-        self.design_n = np.stack([np.ones_like(log_n), log_n])
-        self.design_d = np.stack([np.ones_like(log_d), log_d])
+        self.log_n = log_n
+        self.log_d = log_d
         self.extremes_n = (float(log_n.min()), float(log_n.max()))
         self.extremes_d = (float(log_d.min()), float(log_d.max()))
         self.log_l = log_l
@@ -378,9 +379,11 @@ class _HuberObjective:
         top_d = b - beta * np.where(beta >= 0, *self.extremes_d)
         shift = np.maximum(np.maximum(top_n, top_d), e)
         # each term relative to the shift is at most 1
-        np.matmul(np.stack([a - shift, -alpha], axis=1), self.design_n, out=term_n)
+        np.multiply(alpha[:, None], self.log_n, out=term_n)
+        np.subtract((a - shift)[:, None], term_n, out=term_n)
         np.exp(term_n, out=term_n)
-        np.matmul(np.stack([b - shift, -beta], axis=1), self.design_d, out=term_d)
+        np.multiply(beta[:, None], self.log_d, out=term_d)
+        np.subtract((b - shift)[:, None], term_d, out=term_d)
         np.exp(term_d, out=term_d)
         term_e = np.exp(e - shift)
         np.add(term_n, term_d, out=total)
@@ -393,10 +396,12 @@ class _HuberObjective:
                     - 0.5 * np.einsum("ij,ij->i", clipped, clipped))
         # d residual / d term = 1 / total, and the Huber loss passes on the clipped residual
         weight = np.divide(clipped, total, out=clipped)
-        grad_n = np.multiply(weight, term_n, out=term_n) @ self.design_n.T
-        grad_d = np.multiply(weight, term_d, out=term_d) @ self.design_d.T
-        gradient[:, 0], gradient[:, 3] = grad_n[:, 0], -grad_n[:, 1]
-        gradient[:, 1], gradient[:, 4] = grad_d[:, 0], -grad_d[:, 1]
+        weighted_n = np.multiply(weight, term_n, out=term_n)
+        weighted_d = np.multiply(weight, term_d, out=term_d)
+        gradient[:, 0] = weighted_n.sum(axis=1)
+        gradient[:, 1] = weighted_d.sum(axis=1)
+        gradient[:, 3] = -np.einsum("ij,j->i", weighted_n, self.log_n)
+        gradient[:, 4] = -np.einsum("ij,j->i", weighted_d, self.log_d)
         gradient[:, 2] = term_e * weight.sum(axis=1)
 
 
