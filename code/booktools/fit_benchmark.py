@@ -182,6 +182,7 @@ def run(path: Path = SHARED_POINTS, repeats: int = 3) -> dict:
             "speed_up": reference_seconds / statistics.median(fast_seconds),
             "fast": dict(fit.params, objective=fit.objective),
             "reference": dict(reference.params, objective=reference.objective),
+            "reference_runs": (reference.n_succeeded, reference.n_starts),
             "matmul_peak_flops_1_thread": max(peak, matmul_peak_flops())}
 
 
@@ -196,12 +197,18 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, **{name: "1" for name in THREAD_VARIABLES})
         os.execve(sys.executable, [sys.executable, "-m", "booktools.fit_benchmark",
                                    *(sys.argv[1:] if argv is None else argv)], env)
-    report = run(args.points, args.repeats)
+    try:
+        report = run(args.points, args.repeats)
+    except ValueError as error:
+        print(f"fit_benchmark: {error}", file=sys.stderr)
+        return 2
     print(f"one thread each; 1-thread float32 matmul peak "
           f"{report['matmul_peak_flops_1_thread'] / 1e9:.1f} GFLOP/s")
     print("fit_chinchilla: " + ", ".join(f"{s:.2f} s" for s in report["fast_seconds"])
           + f" (median {statistics.median(report['fast_seconds']):.2f} s)")
-    print(f"reference (Epoch's estimator): {report['reference_seconds']:.1f} s")
+    succeeded, starts = report["reference_runs"]
+    print(f"reference (Epoch's estimator): {report['reference_seconds']:.1f} s "
+          f"({succeeded} of {starts} runs succeeded)")
     print(f"speed-up: {report['speed_up']:.0f} times")
     print(f"{'':>10} {'fit_chinchilla':>16} {'reference':>16} {'relative diff':>14}")
     for name in (*PARAMETER_NAMES, "objective"):
