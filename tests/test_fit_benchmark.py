@@ -70,7 +70,7 @@ def test_read_points_rejects_a_missing_file(tmp_path):
 
 
 @pytest.mark.skipif(not SHARED_POINTS.exists(), reason="shared Chinchilla data not present")
-def test_fit_chinchilla_reaches_the_optimum_of_epochs_estimator():
+def test_epochs_optimiser_started_at_fit_chinchillas_optimum_stays_there():
     """On the 240 points, fit_chinchilla's optimum is where the reference's optimiser stays.
 
     The reference over all 4,500 starts takes minutes (the benchmark runs it); here scipy's
