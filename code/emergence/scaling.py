@@ -427,8 +427,9 @@ def _batched_lbfgs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Independent L-BFGS runs from every row of ``theta``, advanced in lock step.
 
-    Each row keeps its own curvature memory and its own backtracking (Armijo) line search;
-    only the objective evaluations are shared, one NumPy batch per step. A row stops with
+    Each row keeps its own curvature memory and its own backtracking (Armijo) line search,
+    which shortens a failed step by quadratic interpolation; only the objective
+    evaluations are shared, one NumPy batch per step. A row stops with
     the stopping rules of scipy's L-BFGS-B (relative reduction of f below ``ftol``, or the
     largest gradient component below ``gtol``), or when its line search fails; stopped rows
     leave the working arrays, so that later steps cost only what the running rows need.
@@ -483,7 +484,12 @@ def _batched_lbfgs(
             bad = np.flatnonzero(~(new_f <= f + 1e-4 * step * slope))
             if bad.size == 0:
                 break
-            step[bad] *= 0.5
+            # the minimiser of the parabola through f, the slope and the failed trial value,
+            # kept within [0.1, 0.5] of the failed step (an infinite trial value gives 0.1)
+            excess = new_f[bad] - f[bad] - slope[bad] * step[bad]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                parabola = np.nan_to_num(-slope[bad] * step[bad] ** 2 / (2.0 * excess), nan=0.0)
+            step[bad] = np.clip(parabola, 0.1 * step[bad], 0.5 * step[bad])
             new_x[bad] = x[bad] + step[bad, None] * direction[bad]
             new_f[bad], new_g[bad] = objective(new_x[bad])
         accepted = new_f <= f + 1e-4 * step * slope
