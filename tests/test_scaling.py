@@ -19,6 +19,7 @@ from emergence.scaling import (
     ChinchillaLaw,
     _batched_lbfgs,
     _huber_objective,
+    _HuberObjective,
     fit_chinchilla,
     fit_power_law,
 )
@@ -259,6 +260,26 @@ def test_huber_gradient_matches_finite_differences():
         for h in np.eye(5) * 1e-7
     ])
     assert np.allclose(gradient, numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_huber_objective_is_the_same_in_any_chunks_and_rejects_underflow():
+    """The batch goes through in chunks sharing buffers: every chunking must give the same
+    numbers as one row at a time, and a row whose every term underflows gets f = inf."""
+    n, d, loss = synthetic_chinchilla(HOFFMANN_2022, noise=0.01)
+    args = (np.log(n), np.log(d), np.log(loss), 1e-3)
+    theta = np.array([6.1, 5.9, 0.5, 0.33, 0.29]) + np.random.default_rng(0).normal(
+        scale=0.5, size=(11, 5))
+    one_by_one = [_huber_objective(row, *args) for row in theta]
+    for chunk in (1, 4, 11, 64):
+        values, gradients = _HuberObjective(*args, chunk=chunk)(theta)
+        assert np.allclose(values, [value for value, _ in one_by_one], rtol=1e-12, atol=0)
+        assert np.allclose(gradients, [gradient for _, gradient in one_by_one],
+                           rtol=1e-10, atol=1e-16)
+    # the N term is largest at the smallest N and, with alpha = 1000, underflows at the
+    # largest N, where the other two terms underflow too
+    a = 1000.0 * np.log(n.min())
+    values, _ = _HuberObjective(*args)(np.array([[a, -1000.0, -1000.0, 1000.0, 0.0]]))
+    assert values[0] == np.inf
 
 
 def test_batched_lbfgs_finds_the_minimum_of_a_quadratic():
