@@ -10,6 +10,7 @@ sizes and with general-purpose compressors. The models are the book's tiny GPT-2
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -235,7 +236,7 @@ def tokens_for_compute(
     the compute actually spent is 6 x ``n_parameters`` x the result. Introduced in the
     chapter 'IsoFLOP profiles on models you train' (isoflop).
     """
-    if not compute > 0 or compute == float("inf"):
+    if not (math.isfinite(compute) and compute > 0):
         raise ValueError(f"compute must be positive and finite, got {compute}")
     if n_parameters < 1:
         raise ValueError(f"n_parameters must be >= 1, got {n_parameters}")
