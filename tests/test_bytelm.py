@@ -8,12 +8,14 @@ import torch
 from emergence.bytelm import (
     VOCAB_SIZE,
     ByteLMRun,
+    byte_lm_parameters,
     held_out_loss,
     load_corpus,
     split_corpus,
+    tokens_for_compute,
     train_byte_lm,
 )
-from emergence.model import tiny_gpt2
+from emergence.model import count_parameters, tiny_gpt2
 
 TEXT = bytes(range(256)) * 8  # every byte value, 2048 bytes
 
@@ -110,3 +112,47 @@ def test_held_out_loss_uses_max_bytes_and_rejects_bad_input():
         held_out_loss(model, TEXT, context=32)
     with pytest.raises(ValueError, match="max_bytes"):
         held_out_loss(model, TEXT, context=16, max_bytes=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 6, 2), (2, 16, 2), (3, 24, 4)])
+def test_byte_lm_parameters_matches_the_built_model(shape):
+    n_layer, n_embd, n_head = shape
+    for context in (16, 64):
+        model = tiny_gpt2(
+            VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=context
+        )
+        assert byte_lm_parameters(n_layer, n_embd, n_head, context) == count_parameters(model)
+
+
+def test_byte_lm_parameters_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="divisible"):
+        byte_lm_parameters(1, 16, 3)
+    with pytest.raises(ValueError, match=">= 1"):
+        byte_lm_parameters(0, 16, 2)
+    with pytest.raises(ValueError, match="context"):
+        byte_lm_parameters(1, 16, 2, context=1)
+
+
+def test_tokens_for_compute_rounds_to_whole_batches():
+    # 6 x 1000 parameters x 8 batches of 4 x 16 bytes = 3,072,000 FLOP
+    assert tokens_for_compute(3_072_000, 1000, batch_size=4, context=16) == 8 * 64
+    # 8.4 batches round down, 8.6 up; a tiny budget still buys one batch
+    assert tokens_for_compute(3_072_000 * 8.4 / 8, 1000, batch_size=4, context=16) == 8 * 64
+    assert tokens_for_compute(3_072_000 * 8.6 / 8, 1000, batch_size=4, context=16) == 9 * 64
+    assert tokens_for_compute(1.0, 1000, batch_size=4, context=16) == 64
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"compute": 0.0, "n_parameters": 10}, "compute"),
+        ({"compute": float("inf"), "n_parameters": 10}, "compute"),
+        ({"compute": float("nan"), "n_parameters": 10}, "compute"),
+        ({"compute": 1e6, "n_parameters": 0}, "n_parameters"),
+        ({"compute": 1e6, "n_parameters": 10, "batch_size": 0}, "batch_size"),
+        ({"compute": 1e6, "n_parameters": 10, "context": 1}, "context"),
+    ],
+)
+def test_tokens_for_compute_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tokens_for_compute(**kwargs)

@@ -10,6 +10,7 @@ sizes and with general-purpose compressors. The models are the book's tiny GPT-2
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -202,3 +203,46 @@ def held_out_loss(
             ).item()
     model.train(was_training)
     return total / (n_windows * (context - 1))
+
+
+def byte_lm_parameters(n_layer: int, n_embd: int, n_head: int, context: int = 64) -> int:
+    """Total trainable parameters of the byte-level model :func:`train_byte_lm` would build.
+
+    Counts every parameter, embeddings included (Hoffmann et al.'s N), from the shape alone,
+    so that a training budget can be set before the run: per block of width d, attention
+    4d^2 + 4d, MLP 8d^2 + 5d and two layer norms 4d; a final layer norm 2d; token and
+    position embeddings (256 + ``context``) d, the output head being tied to the token
+    embedding. Introduced in the chapter 'IsoFLOP profiles on models you train' (isoflop).
+    """
+    if min(n_layer, n_embd, n_head) < 1:
+        raise ValueError(
+            f"n_layer, n_embd and n_head must be >= 1, got {n_layer}, {n_embd}, {n_head}"
+        )
+    if n_embd % n_head:
+        raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+    if context < 2:
+        raise ValueError(f"context must be >= 2, got {context}")
+    d = n_embd
+    return n_layer * (12 * d * d + 13 * d) + 2 * d + (VOCAB_SIZE + context) * d
+
+
+def tokens_for_compute(
+    compute: float, n_parameters: int, batch_size: int = 32, context: int = 64
+) -> int:
+    """Training bytes that spend ``compute`` FLOP on a model of ``n_parameters``, by C = 6ND.
+
+    D = C / (6N) is rounded to the nearest whole number of batches of ``batch_size`` x
+    ``context`` bytes (at least one), since :func:`train_byte_lm` trains on whole batches;
+    the compute actually spent is 6 x ``n_parameters`` x the result. Introduced in the
+    chapter 'IsoFLOP profiles on models you train' (isoflop).
+    """
+    if not (math.isfinite(compute) and compute > 0):
+        raise ValueError(f"compute must be positive and finite, got {compute}")
+    if n_parameters < 1:
+        raise ValueError(f"n_parameters must be >= 1, got {n_parameters}")
+    if batch_size < 1 or context < 2:
+        raise ValueError(
+            f"batch_size must be >= 1 and context >= 2, got {batch_size} and {context}"
+        )
+    batch_bytes = batch_size * context
+    return max(1, round(compute / (6 * n_parameters * batch_bytes))) * batch_bytes
