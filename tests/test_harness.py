@@ -7,13 +7,16 @@ from pathlib import Path
 
 from booktools.execution import execute_missing, notebook_chapters, prepare
 
-BROKEN_CHAPTER = """\
+FRONT_MATTER = """\
 ---
 kernelspec:
   display_name: Python 3
   language: python
   name: python3
 ---
+"""
+
+BROKEN_CHAPTER = FRONT_MATTER + """
 
 (broken)=
 # A broken chapter
@@ -28,13 +31,7 @@ x / 0
 """
 
 
-UNSEEDED_CHAPTER = """\
----
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+UNSEEDED_CHAPTER = FRONT_MATTER + """
 
 (unseeded)=
 # A chapter that forgot its seed
