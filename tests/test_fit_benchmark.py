@@ -17,6 +17,7 @@ from booktools.fit_benchmark import (
     reference_objective,
 )
 from emergence.scaling import ChinchillaLaw, _huber_objective, fit_chinchilla
+from test_scaling import synthetic_chinchilla
 
 TRUTH = ChinchillaLaw(E=1.8, A=480.0, B=2000.0, alpha=0.35, beta=0.37)
 # the optimum of the 240 points, as fit_chinchilla reports it
@@ -24,16 +25,9 @@ OPTIMUM = {"E": 1.8172, "A": 477.83, "B": 2143.4, "alpha": 0.34731, "beta": 0.36
            "objective": 0.00101827}
 
 
-def synthetic_points(noise: float = 0.01, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    n = np.repeat(np.logspace(7.5, 10, 8), 6)
-    d = n * np.tile(np.logspace(0, 2.5, 6), 8)
-    loss = TRUTH.predict(n, d) * np.exp(noise * rng.standard_normal(n.size))
-    return n, d, loss
-
 
 def test_reference_objective_and_gradient_are_fit_chinchillas():
-    n, d, loss = synthetic_points()
+    n, d, loss = synthetic_chinchilla(TRUTH, noise=0.01)
     rng = np.random.default_rng(1)
     for theta in np.array([6.1, 7.6, 0.6, 0.35, 0.37]) + 0.5 * rng.standard_normal((5, 5)):
         value, gradient = _huber_objective(theta, np.log(n), np.log(d), np.log(loss), 1e-3)
@@ -43,7 +37,7 @@ def test_reference_objective_and_gradient_are_fit_chinchillas():
 
 
 def test_reference_fit_recovers_a_known_law_and_counts_its_runs():
-    n, d, loss = synthetic_points(noise=0.0)
+    n, d, loss = synthetic_chinchilla(TRUTH, noise=0.0)
     grid = {"alpha": (0.5,), "beta": (0.5,), "e": (0.0, 1.0), "a": (5.0,), "b": (5.0, 10.0)}
     fit = reference_fit(n, d, loss, grid=grid)
     assert fit.n_starts == 4 and 1 <= fit.n_succeeded <= 4

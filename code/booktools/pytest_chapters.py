@@ -67,7 +67,8 @@ class ChapterNotebook(IPyNbFile):
     def _use_cached_outputs_as_reference(self) -> None:
         cache = get_cache(str(execution.default_cache(Path(self.config.rootpath))))
         try:
-            _, executed = cache.merge_match_into_notebook(execution.read_chapter(self.path))
+            # merges into a copy: self.nb keeps the cells the items hold
+            _, executed = cache.merge_match_into_notebook(self.nb)
         except KeyError:
             return
         executed_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
