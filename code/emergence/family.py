@@ -1,0 +1,122 @@
+"""A family of same-shaped tiny GPT-2 models, run as one: stacked weights, batched matmuls.
+
+A tiny model on a CPU spends most of a training step launching operations, not doing
+arithmetic. Models of one shape (the seeds of a size, the runs of a sweep) can share every
+launch: their weights are stacked along a leading "family" axis and each matrix product
+becomes one batched product (``torch.baddbmm``). :func:`family_loss` is GPT-2's forward pass
+and causal-language-modelling loss written for such a stack; it is checked against Hugging
+Face's ``GPT2LMHeadModel`` in ``tests/test_family.py``, member by member. Introduced in the
+chapter 'Emergence with scale' (emergence-with-scale-training).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from transformers import GPT2LMHeadModel
+
+from emergence.tasks import IGNORE
+
+#: Stacked parameters, keyed by the Hugging Face parameter names (``transformer.h.0.ln_1.weight``).
+Stack = dict[str, torch.Tensor]
+
+
+def check_family(models: list[GPT2LMHeadModel]) -> None:
+    """Raise ``ValueError`` unless ``models`` can train as one family.
+
+    They must be at least one, share one configuration, and have no dropout (the stacked
+    pass has none) and the architecture :func:`family_loss` implements.
+    """
+    if not models:
+        raise ValueError("a family needs at least one model")
+    config = models[0].config
+    for model in models[1:]:
+        if model.config.to_dict() != config.to_dict():
+            raise ValueError("every model of a family must have the same configuration")
+    if max(config.resid_pdrop, config.embd_pdrop, config.attn_pdrop) > 0:
+        raise ValueError("family training has no dropout; build the models with dropout=0")
+    if config.activation_function != "gelu_new" or config.scale_attn_by_inverse_layer_idx:
+        raise ValueError("family training implements GPT-2's default block only")
+    if config.reorder_and_upcast_attn or not config.scale_attn_weights:
+        raise ValueError("family training implements GPT-2's default attention only")
+
+
+def stack(models: list[GPT2LMHeadModel]) -> Stack:
+    """The models' parameters stacked along a new first axis, as fresh leaf tensors to train.
+
+    The output head is tied to the token embedding, so it has no entry of its own.
+    """
+    check_family(models)
+    names = [name for name, _ in models[0].named_parameters()]
+    return {
+        name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+        .clone()
+        .requires_grad_(True)
+        for name in names
+    }
+
+
+def unstack(params: Stack, models: list[GPT2LMHeadModel]) -> None:
+    """Copy member ``i`` of the stacked ``params`` into ``models[i]``, in place."""
+    with torch.no_grad():
+        for i, model in enumerate(models):
+            for name, parameter in model.named_parameters():
+                parameter.copy_(params[name][i])
+
+
+def _layer_norm(x: torch.Tensor, params: Stack, name: str, eps: float) -> torch.Tensor:
+    # F.layer_norm takes one weight for all rows; each member has its own, so scale after
+    normalised = F.layer_norm(x, x.shape[-1:], eps=eps)
+    return normalised * params[f"{name}.weight"][:, None, :] + params[f"{name}.bias"][:, None, :]
+
+
+def _linear(x: torch.Tensor, params: Stack, name: str) -> torch.Tensor:
+    # GPT-2's Conv1D stores weights as (in, out): y = x @ W + b, one product per member
+    return torch.baddbmm(params[f"{name}.bias"][:, None, :], x, params[f"{name}.weight"])
+
+
+def family_logits(params: Stack, input_ids: torch.Tensor, config) -> torch.Tensor:
+    """Logits of every member on its own batch: ``input_ids`` (family, batch, length) ->
+    (family, batch, length, vocabulary)."""
+    family, batch, length = input_ids.shape
+    d, heads, eps = config.n_embd, config.n_head, config.layer_norm_epsilon
+    wte = params["transformer.wte.weight"]
+    vocab = wte.shape[1]
+    offsets = torch.arange(family)[:, None, None] * vocab
+    x = wte.reshape(family * vocab, d)[input_ids + offsets]
+    x = (x + params["transformer.wpe.weight"][:, None, :length]).reshape(family, batch * length, d)
+    for layer in range(config.n_layer):
+        prefix = f"transformer.h.{layer}"
+        qkv = _linear(_layer_norm(x, params, f"{prefix}.ln_1", eps), params, f"{prefix}.attn.c_attn")
+        q, k, v = (
+            t.reshape(family * batch, length, heads, d // heads).transpose(1, 2)
+            for t in qkv.split(d, dim=-1)
+        )
+        attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        attended = attended.transpose(1, 2).reshape(family, batch * length, d)
+        x = x + _linear(attended, params, f"{prefix}.attn.c_proj")
+        hidden = _linear(_layer_norm(x, params, f"{prefix}.ln_2", eps), params, f"{prefix}.mlp.c_fc")
+        x = x + _linear(F.gelu(hidden, approximate="tanh"), params, f"{prefix}.mlp.c_proj")
+    x = _layer_norm(x, params, "transformer.ln_f", eps)
+    logits = torch.bmm(x, wte.transpose(1, 2))
+    return logits.reshape(family, batch, length, vocab)
+
+
+def family_loss(params: Stack, input_ids: torch.Tensor, labels: torch.Tensor, config
+                ) -> torch.Tensor:
+    """Each member's causal-LM loss on its own batch, shape (family,).
+
+    The same loss as ``GPT2LMHeadModel(input_ids, labels=labels).loss``: position ``t``
+    predicts token ``t + 1``, and the cross-entropy is averaged over the labels that are not
+    ``IGNORE``, separately for each member.
+    """
+    if input_ids.shape != labels.shape or input_ids.ndim != 3:
+        raise ValueError("input_ids and labels must both have shape (family, batch, length)")
+    logits = family_logits(params, input_ids, config)[:, :, :-1]
+    targets = labels[:, :, 1:]
+    losses = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
+        ignore_index=IGNORE, reduction="none",
+    ).reshape(targets.shape)
+    counted = (targets != IGNORE).sum(dim=(1, 2))
+    return losses.sum(dim=(1, 2)) / counted
