@@ -194,3 +194,15 @@ def test_the_download_command_refuses_the_bundled_model(capsys):
     with pytest.raises(SystemExit):
         lm_command.main(["download", L.BUNDLED])
     assert "not a hub model" in capsys.readouterr().err
+
+
+def test_a_model_glues_what_the_page_says_about_it(tiny_folder, fresh, monkeypatch):
+    glued = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update({name: value}))
+    lm = L.load_lm(str(tiny_folder))
+    line = lm.glue("demo")
+    assert glued == {"demo_model": lm.description, "demo_params_m": lm.n_parameters / 1e6,
+                     "demo_credit": lm.credit}
+    assert f"{lm.n_parameters:,} parameters" in line
+    with pytest.raises(ValueError, match="identifier"):
+        lm.glue("not a name")

@@ -122,6 +122,23 @@ class LanguageModel:
         """Token ids of ``text``, without special tokens."""
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def glue(self, prefix: str) -> str:
+        """Glue what a page says about the model behind its numbers; return it as one line.
+
+        Glues ``{prefix}_model`` (the description), ``{prefix}_params_m`` (millions of
+        parameters) and ``{prefix}_credit`` (where the weights come from), so that no page
+        types a model fact. Introduced in the chapter 'In-context learning in a small
+        pretrained model' (in-context-learning).
+        """
+        from myst_nb import glue
+
+        if not prefix.isidentifier():
+            raise ValueError(f"prefix must be a Python identifier, got {prefix!r}")
+        glue(f"{prefix}_model", self.description, display=False)
+        glue(f"{prefix}_params_m", self.n_parameters / 1e6, display=False)
+        glue(f"{prefix}_credit", self.credit, display=False)
+        return f"{self.name}: {self.description}, {self.n_parameters:,} parameters"
+
 
 _LOADED: dict[str, LanguageModel] = {}
 
