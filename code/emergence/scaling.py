@@ -1,11 +1,11 @@
-"""Scaling laws: published constants, power-law fits and the Chinchilla estimator.
+"""Scaling laws: the law types, power-law fits and the Chinchilla estimator.
 
 Three kinds of object live here.
 
-* Published laws as data, each with the citation key of the paper it comes from:
-  Kaplan et al.'s single-variable power laws and their joint L(N, D) law, and the
-  parametric loss L(N, D) = E + A/N^alpha + B/D^beta of Hoffmann et al. with the
-  re-estimate of Besiroglu et al.
+* The types of the published laws: Kaplan et al.'s single-variable power laws and their
+  joint L(N, D) law, and the parametric loss L(N, D) = E + A/N^alpha + B/D^beta of
+  Hoffmann et al. Their published constants live in :mod:`emergence.published` (which
+  imports these types; this module imports nothing from it).
 * :func:`fit_power_law`: L = A x^-alpha, or L = E + A x^-alpha with an irreducible term,
   fitted by least squares in log space, with standard errors and a confidence band.
 * :func:`fit_chinchilla`: Hoffmann et al.'s Approach 3 with their estimator (Huber loss on
@@ -64,7 +64,7 @@ def _positive_scalar_or_array(name: str, values: object) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# published laws
+# the types of the published laws (constants in emergence.published)
 
 
 @dataclass(frozen=True)
@@ -152,36 +152,6 @@ class ChinchillaLaw:
         """(a, b) with N_opt proportional to C^a and D_opt to C^b."""
         total = self.alpha + self.beta
         return self.beta / total, self.alpha / total
-
-
-#: Kaplan et al. (2020), Table 5 / Eq. 1.1: models trained to convergence on enough data.
-KAPLAN_N = KaplanPowerLaw("N", 0.076, 8.8e13, "non-embedding parameters", "Table 5, Eq. (1.1)")
-#: Kaplan et al. (2020), Table 5 / Eq. 1.2: large models, early stopping.
-KAPLAN_D = KaplanPowerLaw("D", 0.095, 5.4e13, "tokens", "Table 5, Eq. (1.2)")
-#: Kaplan et al. (2020), Table 5 / Eq. 1.3: compute-efficient training (Figure 1 labels 2.3e8).
-KAPLAN_C_MIN = KaplanPowerLaw("C_min", 0.050, 3.1e8, "PF-days", "Table 5, Eq. (1.3)")
-#: Kaplan et al. (2020), Table 2 / Eq. 1.5: the joint fit.
-KAPLAN_JOINT = KaplanJointLaw(0.076, 0.103, 6.4e13, 1.8e13, "Table 2, Eq. (1.5)")
-#: One PF-day in FLOP (Kaplan et al. 2020, section 1.3).
-PF_DAY = 1e15 * 24 * 3600
-#: Hoffmann et al. (2022), Eq. (10) in App. D.2, rounded as printed.
-HOFFMANN_2022 = ChinchillaLaw(
-    E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28,
-    source="Eq. (10), as printed", citation="hoffmann2022training",
-)
-#: The same fit with the unrounded values of the paper's TeX source, as Epoch's notebook
-#: hard-codes them (log A = 6.0073404, log B = 6.0179186, log E = 0.5267228).
-HOFFMANN_2022_TEX = ChinchillaLaw(
-    E=float(np.exp(0.5267228)), A=float(np.exp(6.0073404)), B=float(np.exp(6.0179186)),
-    alpha=0.33917084, beta=0.2849083,
-    source="Eq. (10), unrounded TeX source values", citation="epoch2024analyzingchinchilla",
-)
-#: Besiroglu et al. (2024): their re-estimate on the points extracted from Hoffmann's Fig. 4
-#: (the point estimates of their table).
-BESIROGLU_2024 = ChinchillaLaw(
-    E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658,
-    source="re-estimate of Approach 3", citation="besiroglu2024chinchilla",
-)
 
 
 # ---------------------------------------------------------------------------------------
