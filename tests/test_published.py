@@ -224,7 +224,7 @@ def test_hoffmann_tables_2_and_3_match_the_paper():
 
 def test_chinchilla_scalars_match_the_paper():
     assert (HOFFMANN_ISOFLOP_BUDGETS.low, HOFFMANN_ISOFLOP_BUDGETS.high) == (6e18, 3e21)
-    assert HOFFMANN_ISOFLOP_BUDGET_COUNT == 9
+    assert HOFFMANN_ISOFLOP_BUDGET_COUNT.value == 9
     assert GOPHER_COMPUTE.value == 5.76e23
     assert (CHINCHILLA_PARAMETERS.value, CHINCHILLA_TOKENS.value) == (70e9, 1.4e12)
     # Chinchilla at Gopher's compute: 6 N D is within 5 % of 5.76e23

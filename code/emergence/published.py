@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import numpy as np
 from IPython.display import Markdown
 
 from emergence.scaling import ChinchillaLaw, KaplanJointLaw, KaplanPowerLaw
@@ -129,7 +130,7 @@ class KaplanAllocation:
     citation: str = "kaplan2020scaling"
     source: str = "Table 6"
 
-    def __call__(self, compute_pf_days: object) -> object:
+    def __call__(self, compute_pf_days: float | np.ndarray) -> float | np.ndarray:
         """The allocation at ``compute_pf_days`` (a number or a NumPy array, in PF-days)."""
         return self.coefficient * compute_pf_days ** self.exponent
 
@@ -238,7 +239,7 @@ HOFFMANN_TABLE_3 = PublishedTable(
 )
 #: The IsoFLOP profiles of Approach 2 use 9 budgets from 6e18 to 3e21 FLOP (section 3.2).
 HOFFMANN_ISOFLOP_BUDGETS = ValueRange(6e18, 3e21, "FLOP", "hoffmann2022training", "section 3.2")
-HOFFMANN_ISOFLOP_BUDGET_COUNT = 9
+HOFFMANN_ISOFLOP_BUDGET_COUNT = Quantity(9, "budgets", "hoffmann2022training", "section 3.2")
 #: Gopher's training compute, which Chinchilla matched (section 4).
 GOPHER_COMPUTE = Quantity(5.76e23, "FLOP", "hoffmann2022training", "section 4")
 #: Chinchilla: 70B parameters trained on 1.4T tokens (section 4).
