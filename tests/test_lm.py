@@ -166,3 +166,29 @@ def test_choice_logprobs_matches_pairwise_scoring(model):
     assert np.allclose(table, np.array(pairwise).T, atol=1e-4)
     multi = L.choice_logprobs(model, contexts[:2], [" very good", " bad"])
     assert multi.shape == (2, 2) and np.all(multi < 0)
+
+
+def test_continuation_token_logprobs_are_the_tokens_of_the_text(model):
+    text = "The capital of France is Paris."
+    per_token = L.token_logprobs(model, text)
+    head, rest = "The capital of", " France is Paris."
+    pieces = L.continuation_token_logprobs(model, [head, "The"], [rest, text[3:]])
+    n_head = len(model.encode(head))
+    assert len(pieces[0]) == len(model.encode(rest))
+    assert np.allclose(pieces[0], per_token[n_head - 1:], atol=1e-4)
+    assert np.allclose(pieces[1], per_token, atol=1e-4)
+    assert L.continuation_logprobs(model, [head], [rest])[0] == pytest.approx(
+        float(pieces[0].sum()), abs=1e-6)
+
+
+def test_padded_batches_sort_by_length_and_trade_padding_for_forward_passes():
+    cost = batching.FORWARD_COST_IN_TOKENS
+    # Lengths close together share one batch; padding them is cheaper than another pass.
+    assert batching.padded_batches([5, 3, 4, 3], 10) == [[1, 3, 2, 0]]
+    assert batching.padded_batches([5, 3, 4, 3], 2) == [[1, 3], [2, 0]]
+    # A very long row gets a batch of its own rather than padding the others to its length.
+    lengths = [3] * 10 + [3 + 2 * cost]
+    assert batching.padded_batches(lengths, 64) == [list(range(10)), [10]]
+    assert batching.padded_batches([], 4) == []
+    for batch in batching.padded_batches(list(range(100, 0, -1)), 7):
+        assert 1 <= len(batch) <= 7

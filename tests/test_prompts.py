@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+
+from emergence.calculator import evaluate, format_number
 
 from emergence.prompts import (
     N_DEMOS, SENTIMENT, TASKS, WORD_PROBLEMS, demo_orders, equations, few_shot_prompt,
@@ -57,6 +61,15 @@ def test_mismatched_demos_keep_queries_and_answer_words_but_no_right_pair():
 
 def test_word_problem_answers_are_integers():
     assert all(isinstance(p.answer, int) for p in WORD_PROBLEMS)
+
+
+def test_word_problems_carry_two_solution_steps_that_reach_the_answer():
+    for problem in WORD_PROBLEMS:
+        assert len(problem.steps) == 2, problem.question
+        first, last = (evaluate(step) for step in problem.steps)
+        assert last == problem.answer, problem.question
+        # The second step uses the first one's result: the problems take two steps.
+        assert format_number(first) in re.findall(r"\d+", problem.steps[1]), problem.question
 
 
 @pytest.mark.parametrize(("text", "value"), [

@@ -179,12 +179,18 @@ FLIP = {"positive": "negative", "negative": "positive"}
 
 @dataclass(frozen=True)
 class WordProblem:
-    """A short arithmetic word problem with its integer answer and, for the worked examples,
-    a chain of thought that ends with ``The answer is <answer>.``"""
+    """A short arithmetic word problem with its integer answer; for the worked examples, a
+    chain of thought that ends with ``The answer is <answer>.``; for the test problems, the
+    calculations that solve it, in order (``steps``, each ``a op b``; the last one gives the
+    answer), against which a model's written equations are checked.
+
+    Introduced in the chapter 'Chain of thought' (chain-of-thought).
+    """
 
     question: str
     answer: int
     reasoning: str = ""
+    steps: tuple[str, ...] = ()
 
 
 #: Worked examples for chain-of-thought prompting. The first is the exemplar of Figure 1 of
@@ -207,20 +213,22 @@ COT_EXEMPLARS = (
 #: of Kojima et al. (2022, Figure 1), and six more written for this book, all of two steps.
 WORD_PROBLEMS = (
     WordProblem("The cafeteria had 23 apples. If they used 20 to make lunch and bought 6 more, "
-                "how many apples do they have?", 9),
+                "how many apples do they have?", 9, steps=("23 - 20", "3 + 6")),
     WordProblem("A juggler can juggle 16 balls. Half of the balls are golf balls, and half of "
-                "the golf balls are blue. How many blue golf balls are there?", 4),
+                "the golf balls are blue. How many blue golf balls are there?", 4,
+                steps=("16 / 2", "8 / 2")),
     WordProblem("Anna has 12 pencils. She gives 4 pencils to her brother and then buys 7 more. "
-                "How many pencils does she have now?", 15),
+                "How many pencils does she have now?", 15, steps=("12 - 4", "8 + 7")),
     WordProblem("A bus has 30 seats. 18 people are sitting on the bus. At the next stop 9 more "
-                "people get on. How many seats are still empty?", 3),
-    WordProblem("Tom reads 8 pages every day. How many pages does he read in 2 weeks?", 112),
+                "people get on. How many seats are still empty?", 3, steps=("18 + 9", "30 - 27")),
+    WordProblem("Tom reads 8 pages every day. How many pages does he read in 2 weeks?", 112,
+                steps=("2 * 7", "8 * 14")),
     WordProblem("A farmer has 4 fields with 25 cows in each field. He sells 30 cows. How many "
-                "cows does he have left?", 70),
+                "cows does he have left?", 70, steps=("4 * 25", "100 - 30")),
     WordProblem("A box holds 6 eggs. Mary buys 5 boxes and breaks 3 eggs. How many whole eggs "
-                "does she have?", 27),
+                "does she have?", 27, steps=("6 * 5", "30 - 3")),
     WordProblem("A shirt costs 15 dollars and a hat costs 9 dollars. How much do 2 shirts and "
-                "1 hat cost together?", 39),
+                "1 hat cost together?", 39, steps=("2 * 15", "30 + 9")),
 )
 
 

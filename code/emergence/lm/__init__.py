@@ -35,6 +35,7 @@ from emergence.lm.loading import (
 from emergence.lm.scoring import (
     choice_logprobs,
     continuation_logprobs,
+    continuation_token_logprobs,
     greedy_matches,
     id_logprobs,
     rank_choices,
@@ -53,6 +54,7 @@ __all__ = [
     "choice_logprobs",
     "configured_model",
     "continuation_logprobs",
+    "continuation_token_logprobs",
     "generate",
     "greedy_matches",
     "hub_offline",

@@ -23,7 +23,7 @@ from emergence.lm.batching import (
     continue_cache,
     encode_prefix,
     end_ids,
-    length_batches,
+    padded_batches,
     split_context,
     usable_prefix_length,
 )
@@ -67,7 +67,7 @@ def _score_positions(
     head = lm.model.get_output_embeddings()
     with torch.inference_mode():
         prefix_cache = encode_prefix(lm, sequences[0][:shared])
-        for chunk in length_batches([len(seq) for seq in sequences], batch_size):
+        for chunk in padded_batches([len(seq) for seq in sequences], batch_size):
             width = max(len(sequences[i]) for i in chunk) - shared
             ids = torch.full((len(chunk), width), lm.separator_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), shared + width), dtype=torch.long)
@@ -114,21 +114,36 @@ def _pairs(
     return sequences, firsts
 
 
+def continuation_token_logprobs(
+    lm: LanguageModel, contexts: list[str], continuations: list[str], batch_size: int = 64
+) -> list[np.ndarray]:
+    """Natural-log probability of every token of each continuation given its context and
+    the continuation's tokens before it: one array per pair, as long as the continuation
+    has tokens.
+
+    Their sum is the continuation's log-probability, their mean the length-normalised score
+    of multiple-choice benchmarks; scoring all pairs of a benchmark in one call gives both.
+    Introduced in the chapter 'Benchmarks, emergence curves and ablations' (benchmarks).
+    """
+    sequences, firsts = _pairs(lm, contexts, continuations)
+    picked, _, _ = _score_positions(lm, sequences, firsts, batch_size)
+    return picked
+
+
 def continuation_logprobs(
-    lm: LanguageModel, contexts: list[str], continuations: list[str], batch_size: int = 32
+    lm: LanguageModel, contexts: list[str], continuations: list[str], batch_size: int = 64
 ) -> list[float]:
     """Sum of the natural-log probabilities of each continuation's tokens given its context.
 
     Introduced in the chapter 'In-context learning in a small pretrained model'
     (in-context-learning).
     """
-    sequences, firsts = _pairs(lm, contexts, continuations)
-    picked, _, _ = _score_positions(lm, sequences, firsts, batch_size)
-    return [float(p.sum()) for p in picked]
+    return [float(p.sum()) for p in
+            continuation_token_logprobs(lm, contexts, continuations, batch_size)]
 
 
 def choice_logprobs(
-    lm: LanguageModel, contexts: list[str], choices: list[str], batch_size: int = 32
+    lm: LanguageModel, contexts: list[str], choices: list[str], batch_size: int = 64
 ) -> np.ndarray:
     """Log-probability of every choice after every context, as an array of shape
     ``(len(contexts), len(choices))``.
@@ -168,7 +183,7 @@ def rank_choices(
     if not choices:
         raise ValueError("rank_choices needs at least one choice")
     sequences, firsts = _pairs(lm, [context] * len(choices), list(choices))
-    picked, _, _ = _score_positions(lm, sequences, firsts, batch_size=32)
+    picked, _, _ = _score_positions(lm, sequences, firsts, batch_size=64)
     scores = [p.mean() if length_normalised else p.sum() for p in picked]
     return int(np.argmax(scores))
 
@@ -178,7 +193,7 @@ def greedy_matches(
     contexts: list[str],
     continuations: list[str],
     stop: str | None = "\n",
-    batch_size: int = 32,
+    batch_size: int = 64,
 ) -> list[bool]:
     """Whether greedy decoding after each context would produce exactly its continuation
     and then stop: ``generate(lm, [context], n, stop) == [continuation]``, up to tokenisation.
