@@ -38,7 +38,6 @@ HIDDEN_TASKS = ("addition", "translation", "syllogism", "reversal")
 CONTEXT = 32
 
 _MAX_ADDEND = 50
-_SENTENCE_WORDS = 3
 _REVERSAL_LETTERS = 4
 # Templates of the open-ended tasks: letter slot i of the document is filled with the i-th
 # drawn letter; the other characters are fixed.
@@ -59,7 +58,8 @@ def encode(text: str) -> list[int]:
 
 
 def decode(ids: torch.Tensor | np.ndarray | list[int]) -> str:
-    """The text of a row of character ids, without the newlines that frame a document."""
+    """The text of a row of character ids, without the newlines that frame a document.
+    Introduced in the chapter 'Implicit multi-task learning' (implicit-multitask-corpus)."""
     return "".join(ALPHABET[int(i)] for i in ids).strip("\n")
 
 
