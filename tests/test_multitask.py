@@ -3,8 +3,9 @@ import pytest
 import torch
 
 import emergence
-from emergence import multitask
-from emergence.multitask import Example
+from emergence.tasks import IGNORE, Shape
+from emergence.tasks import multitask
+from emergence.tasks.multitask import Example
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +27,49 @@ def test_examples_are_correct():
     assert multitask._reversal("abcd").text == "abcd|dcba"
 
 
-def test_held_out_items_never_appear_in_training(corpus):
+def _task_of(text):
+    """The hidden task a training document belongs to, checked against its own rule."""
+    if "+" in text:
+        a, rest = text.split("+")
+        b, total = rest.split("=")
+        assert int(a) + int(b) == int(total), text
+        return "addition"
+    if ">" in text:
+        english, invented = text.split(" > ")
+        assert " ".join(multitask.LEXICON[w] for w in english.split()) == invented, text
+        return "translation"
+    if "<" in text:
+        assert text[0] != text[2] != text[6] != text[0], text
+        assert text == multitask._syllogism(text[0], text[2], text[6]).text, text
+        return "syllogism"
+    assert text == multitask._reversal(text[:4]).text, text
+    return "reversal"
+
+
+def test_training_documents_are_right_and_never_probe_items(corpus):
     for task in ("addition", "translation"):
         assert not set(corpus.held_out[task]) & set(corpus.train[task])
-    rng = np.random.default_rng(1)
-    for task in multitask.TASKS:
-        assert len(corpus.held_out[task]) == 50
-        drawn = {multitask.sample_example(corpus, task, rng) for _ in range(3000)}
-        assert not drawn & set(corpus.held_out[task]), task
+    held_out = {item.text for items in corpus.held_out.values() for item in items}
+    assert all(len(items) == 50 for items in corpus.held_out.values())
+    make = corpus.batches(batch_size=256, seed=1)
+    drawn = {task: set() for task in multitask.HIDDEN_TASKS}
+    for step in range(12):
+        for row in make(step)[0]:
+            text = multitask.decode(row)
+            drawn[_task_of(text)].add(text)
+    for task, texts in drawn.items():
+        assert len(texts) > 100, f"{task}: every task is drawn, and drawn afresh"
+        assert not texts & held_out, task
+
+
+def test_the_probe_items_of_the_open_ended_tasks_are_excluded_when_drawn(corpus):
+    # 200,000 four-letter strings out of 26**4 would hit one of the 50 probe items about 22
+    # times if the draw did not redraw them
+    rng = np.random.default_rng(0)
+    ids, lengths = corpus._draw("reversal", 200_000, rng)
+    texts = {multitask.decode(row) for row in ids[:, :11]}
+    assert not texts & {item.text for item in corpus.held_out["reversal"]}
+    assert (lengths == 11).all()
 
 
 def test_corpus_is_deterministic():
@@ -43,13 +79,20 @@ def test_corpus_is_deterministic():
 
 
 def test_batches_are_deterministic_and_fit_the_context(corpus):
-    make = multitask.batch_fn(corpus, batch_size=16, seed=0)
+    make = corpus.batches(batch_size=16, seed=0)
     ids, labels = make(5)
     again, _ = make(5)
     assert torch.equal(ids, again)
-    assert ids.shape == (16, multitask.CONTEXT)
+    longest = max(len(multitask.decode(row)) for row in ids) + 2
+    assert ids.shape == (16, longest) and longest <= multitask.CONTEXT
     assert ids[:, 0].eq(0).all(), "every document starts with a newline"
-    assert (labels[labels != -100] == ids[labels != -100]).all()
+    kept = labels != IGNORE
+    assert (labels[kept] == ids[kept]).all()
+    # the loss covers each document and its final newline, not the padding after it
+    for row, label_row in zip(ids, labels):
+        length = len(multitask.decode(row)) + 2
+        assert label_row[:length].ne(IGNORE).all()
+        assert label_row[length:].eq(IGNORE).all()
     assert not torch.equal(ids, make(6)[0])
 
 
@@ -58,12 +101,10 @@ def test_bad_arguments_are_rejected(corpus):
         multitask.make_corpus(held_out_fraction=1.0)
     with pytest.raises(ValueError, match="probe_items"):
         multitask.make_corpus(probe_items=0)
-    with pytest.raises(ValueError, match="unknown task"):
-        multitask.sample_example(corpus, "poetry", np.random.default_rng(0))
     with pytest.raises(ValueError, match="batch_size"):
-        multitask.batch_fn(corpus, batch_size=0)
+        corpus.batches(batch_size=0)
     with pytest.raises(ValueError, match="empty"):
-        multitask.probe_scores(multitask.new_model(1, 16), ())
+        multitask.probe_scores(corpus.model(Shape(1, 16, 4)), ())
 
 
 class _Oracle(torch.nn.Module):
@@ -126,7 +167,43 @@ def test_probe_requires_the_end_of_line_after_the_answer():
 
 def test_an_untrained_model_scores_near_zero(corpus):
     emergence.setup(seed=0, threads=1)
-    model = multitask.new_model(n_layer=1, n_embd=16)
-    model.eval()
-    for task in multitask.TASKS:
-        assert exact_match(model, corpus.held_out[task]) <= 0.05
+    model = corpus.model(Shape(1, 16, 4)).eval()
+    scores = corpus.evaluate(model)
+    assert sorted(scores) == sorted(f"{task} {name}" for task in multitask.HIDDEN_TASKS
+                                    for name in ("exact_match", "character_accuracy"))
+    for task in multitask.HIDDEN_TASKS:
+        assert scores[f"{task} exact_match"] <= 0.05
+        assert scores[f"{task} exact_match"] == exact_match(model, corpus.held_out[task])
+
+
+class _Peeker(torch.nn.Module):
+    """Reads the next character off its input: a perfect model of any text it is shown."""
+
+    def forward(self, input_ids):
+        logits = torch.zeros(*input_ids.shape, len(multitask.ALPHABET))
+        logits[:, :-1].scatter_(2, input_ids[:, 1:, None], 1.0)
+
+        class Out:
+            pass
+
+        out = Out()
+        out.logits = logits
+        return out
+
+
+def test_evaluate_scores_a_perfect_model_perfectly(corpus):
+    assert set(corpus.evaluate(_Peeker()).values()) == {1.0}
+
+
+def test_cutting_the_padding_changes_no_loss(corpus):
+    emergence.setup(seed=0, threads=1)
+    model = corpus.model(Shape(1, 16, 4)).eval()
+    ids, labels = corpus.batches(batch_size=8, seed=2)(0)
+    extra = multitask.CONTEXT - ids.shape[1]
+    assert extra > 0
+    padded_ids = torch.nn.functional.pad(ids, (0, extra), value=0)
+    padded_labels = torch.nn.functional.pad(labels, (0, extra), value=IGNORE)
+    with torch.inference_mode():
+        cut = model(input_ids=ids, labels=labels).loss
+        full = model(input_ids=padded_ids, labels=padded_labels).loss
+    assert torch.allclose(cut, full, atol=1e-6)

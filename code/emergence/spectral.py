@@ -60,22 +60,27 @@ class SpectralRun:
 
 
 def fit_sines(frequencies: Sequence[int] = (1, 4, 12), points: int = 256, width: int = 128,
-              depth: int = 3, steps: int = 1500, lr: float = 1e-3, record_every: int = 25
-              ) -> SpectralRun:
+              depth: int = 3, steps: int = 1500, lr: float = 1e-3, record_every: int = 25,
+              seed: int = 0) -> SpectralRun:
     """Fit a ReLU MLP to a sum of sines by full-batch Adam; record the spectrum as it learns.
 
     Every sine has the same amplitude, so if the network learned all frequencies at the
-    same rate their learned fractions would rise together. Seed with ``emergence.setup``
-    first. Introduced in the chapter 'Why might abilities emerge?' (why-emerge-spectral).
+    same rate their learned fractions would rise together. The network is initialised
+    after ``torch.manual_seed(seed)``. Introduced in the chapter 'Why might abilities
+    emerge?' (why-emerge-spectral).
 
     Raises:
-        ValueError: if ``steps``, ``width``, ``depth`` or ``record_every`` is below 1.
+        ValueError: if ``steps``, ``width``, ``depth`` or ``record_every`` is below 1, or
+            ``seed`` is negative.
     """
     if min(steps, width, depth, record_every) < 1:
         raise ValueError("steps, width, depth and record_every must be >= 1")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     x = np.arange(points) / points
     y = sine_target(x, frequencies)
     target = fourier_amplitudes(y, frequencies)
+    torch.manual_seed(seed)
     layers: list[torch.nn.Module] = []
     size = 1
     for _ in range(depth):

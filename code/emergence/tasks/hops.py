@@ -10,44 +10,56 @@ before it can look again. Introduced in the chapter 'Why might abilities emerge?
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from transformers import GPT2LMHeadModel
 
-from emergence.model import Batch, tiny_gpt2
+from emergence.tasks import IGNORE, Batch, Batches, Task
 
 
 @dataclass(frozen=True)
-class HopTask:
-    """Token layout of the k-hop task over ``symbols`` symbols, hop counts 1..``max_hops``
-    and ``queries`` questions per sequence.
+class HopTask(Task):
+    """The k-hop task over ``symbols`` symbols, hop counts 1..``max_hops`` and ``queries``
+    questions per sequence.
 
     Token ids: pair ``(a, b)`` is ``a * symbols + b``; symbol ``s`` is ``symbols**2 + s``;
     hop count ``k`` is ``symbols**2 + symbols + k - 1``. A sequence is the ``symbols`` pair
     tokens followed by ``queries`` triples (hop count, query symbol, answer symbol).
+    ``evaluate`` scores the accuracy per hop count on fresh sequences, named ``"1-hop"``,
+    ``"2-hop"``, ... Introduced in the chapter 'Why might abilities emerge?'
+    (why-emerge-depth).
     """
 
     symbols: int = 5
     max_hops: int = 2
     queries: int = 4
+    #: Sequences per hop count that ``evaluate`` scores, and the seed they are drawn from.
+    eval_items: int = 128
+    eval_seed: int = 12345
 
     def __post_init__(self) -> None:
         if self.symbols < 2:
             raise ValueError(f"symbols must be >= 2, got {self.symbols}")
         if self.max_hops < 1 or not 1 <= self.queries <= self.symbols:
             raise ValueError("max_hops must be >= 1 and queries in 1..symbols")
+        if self.eval_items < 1:
+            raise ValueError(f"eval_items must be >= 1, got {self.eval_items}")
 
     @property
     def vocab_size(self) -> int:
         return self.symbols**2 + self.symbols + self.max_hops
 
     @property
-    def length(self) -> int:
+    def context(self) -> int:
         """Tokens per sequence."""
         return self.symbols + 3 * self.queries
+
+    @property
+    def answer_positions(self) -> list[int]:
+        """Positions of the answer tokens in a sequence."""
+        return [self.symbols + 3 * q + 2 for q in range(self.queries)]
 
     def sequences(self, hops: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         """One sequence per row of ``hops`` (shape ``(n, queries)``, entries in 1..max_hops),
@@ -74,55 +86,39 @@ class HopTask:
         triples = np.stack([s * s + s + hops - 1, s * s + query, s * s + answer], axis=2)
         return torch.from_numpy(np.concatenate([pairs, triples.reshape(n, -1)], axis=1)).long()
 
-    def new_model(self, n_layer: int, n_embd: int, n_head: int = 4) -> GPT2LMHeadModel:
-        """A fresh tiny GPT-2 sized for this task's vocabulary and sequence length."""
-        return tiny_gpt2(self.vocab_size, n_layer=n_layer, n_embd=n_embd, n_head=n_head,
-                         n_positions=self.length)
+    def batches(self, batch_size: int, seed: int = 0) -> Batches:
+        """Training batches with hop counts drawn uniformly; the loss is taken on the answer
+        tokens only. Batch ``step`` depends only on ``seed`` and ``step``.
 
-    def answer_positions(self) -> list[int]:
-        """Positions of the answer tokens in a sequence."""
-        return [self.symbols + 3 * q + 2 for q in range(self.queries)]
+        Raises:
+            ValueError: if ``batch_size < 1``.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        answers = self.answer_positions
 
+        def make(step: int) -> Batch:
+            rng = np.random.default_rng([seed, step])
+            hops = rng.integers(1, self.max_hops + 1, size=(batch_size, self.queries))
+            ids = self.sequences(hops, rng)
+            labels = torch.full_like(ids, IGNORE)
+            labels[:, answers] = ids[:, answers]
+            return ids, labels
 
-def hop_batch_fn(task: HopTask, batch_size: int = 64, seed: int = 0
-                 ) -> Callable[[int], Batch]:
-    """Batches for :func:`emergence.model.train` with hop counts drawn uniformly; the loss
-    is taken on the answer tokens only. Batch ``step`` depends only on ``seed`` and
-    ``step``. Introduced in the chapter 'Why might abilities emerge?' (why-emerge-depth).
+        return make
 
-    Raises:
-        ValueError: if ``batch_size < 1``.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    answers = task.answer_positions()
-
-    def make(step: int) -> Batch:
-        rng = np.random.default_rng([seed, step])
-        hops = rng.integers(1, task.max_hops + 1, size=(batch_size, task.queries))
-        ids = task.sequences(hops, rng)
-        labels = torch.full_like(ids, -100)
-        labels[:, answers] = ids[:, answers]
-        return ids, labels
-
-    return make
-
-
-def hop_accuracy(model: torch.nn.Module, task: HopTask, hops: int, items: int = 128,
-                 seed: int = 12345) -> float:
-    """Accuracy of the model's most likely answer to ``hops``-hop questions, over ``items``
-    fresh sequences (``items * queries`` questions). Introduced in the chapter 'Why might
-    abilities emerge?' (why-emerge-depth).
-
-    Raises:
-        ValueError: if ``hops`` is outside 1..max_hops or ``items < 1``.
-    """
-    if items < 1:
-        raise ValueError(f"items must be >= 1, got {items}")
-    ids = task.sequences(np.full((items, task.queries), hops), np.random.default_rng(seed))
-    answers = task.answer_positions()
-    with torch.inference_mode():
-        logits = model(input_ids=ids).logits
-    # the logits at position i predict the token at position i + 1
-    predicted = logits[:, [p - 1 for p in answers]].argmax(-1)
-    return float((predicted == ids[:, answers]).float().mean())
+    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+        """Accuracy of the model's most likely answers per hop count, named ``"1-hop"``,
+        ``"2-hop"``, ...: for each hop count, ``eval_items`` sequences (``eval_items * queries``
+        questions) drawn afresh from ``eval_seed``, the same permutations for every count."""
+        counts = range(1, self.max_hops + 1)
+        ids = torch.cat([self.sequences(np.full((self.eval_items, self.queries), hops),
+                                        np.random.default_rng(self.eval_seed))
+                         for hops in counts])
+        answers = self.answer_positions
+        with torch.inference_mode():
+            logits = model(input_ids=ids).logits
+        # the logits at position i predict the token at position i + 1
+        right = logits[:, [p - 1 for p in answers]].argmax(-1) == ids[:, answers]
+        per_count = right.float().reshape(len(counts), -1).mean(dim=1)
+        return {f"{hops}-hop": float(score) for hops, score in zip(counts, per_count)}

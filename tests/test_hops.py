@@ -2,14 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from emergence.composition import HopTask, hop_accuracy, hop_batch_fn
+from emergence.tasks import IGNORE, Shape
+from emergence.tasks.hops import HopTask
 
 
 def _decode(task, row):
     s = task.symbols
     f = {t // s: t % s for t in row[:s]}
     questions = [(row[i] - s * s - s + 1, row[i + 1] - s * s, row[i + 2] - s * s)
-                 for i in range(s, task.length, 3)]
+                 for i in range(s, task.context, 3)]
     return f, questions
 
 
@@ -18,7 +19,7 @@ def test_sequences_list_a_permutation_and_correct_answers():
     rng = np.random.default_rng(0)
     hops = rng.integers(1, 4, size=(50, 4))
     ids = task.sequences(hops, rng)
-    assert ids.shape == (50, task.length) and int(ids.max()) < task.vocab_size
+    assert ids.shape == (50, task.context) and int(ids.max()) < task.vocab_size
     for row, row_hops in zip(ids.tolist(), hops):
         f, questions = _decode(task, row)
         assert sorted(f) == sorted(f.values()) == list(range(5))
@@ -33,11 +34,13 @@ def test_sequences_list_a_permutation_and_correct_answers():
 
 def test_batches_mask_everything_but_the_answers():
     task = HopTask()
-    ids, labels = hop_batch_fn(task, batch_size=8, seed=1)(3)
-    again, _ = hop_batch_fn(task, batch_size=8, seed=1)(3)
+    ids, labels = task.batches(batch_size=8, seed=1)(3)
+    again, _ = task.batches(batch_size=8, seed=1)(3)
     assert torch.equal(ids, again)
-    kept = (labels != -100).nonzero()[:, 1].unique().tolist()
-    assert kept == task.answer_positions()
+    assert not torch.equal(ids, task.batches(batch_size=8, seed=1)(4)[0])
+    kept = (labels != IGNORE).nonzero()[:, 1].unique().tolist()
+    assert kept == task.answer_positions
+    assert torch.equal(labels[:, kept], ids[:, kept])
 
 
 class _Oracle(torch.nn.Module):
@@ -59,12 +62,43 @@ class _Oracle(torch.nn.Module):
         return out
 
 
-def test_hop_accuracy_of_a_perfect_and_a_fresh_model():
-    task = HopTask()
-    assert hop_accuracy(_Oracle(task.vocab_size), task, hops=2) == 1.0
+def test_evaluate_a_perfect_and_a_fresh_model():
+    task = HopTask(max_hops=3)
+    assert task.evaluate(_Oracle(task.vocab_size)) == {"1-hop": 1.0, "2-hop": 1.0, "3-hop": 1.0}
     torch.manual_seed(0)
-    fresh = task.new_model(n_layer=1, n_embd=16).eval()
-    assert hop_accuracy(fresh, task, hops=1) < 0.5
+    fresh = task.model(Shape(1, 16, 4)).eval()
+    assert all(score < 0.5 for score in task.evaluate(fresh).values())
+
+
+class _AnswersOneHop(torch.nn.Module):
+    """Answers every question with f(x), right for one hop only."""
+
+    def __init__(self, task):
+        super().__init__()
+        self.task = task
+
+    def forward(self, input_ids):
+        s = self.task.symbols
+        logits = torch.zeros(*input_ids.shape, self.task.vocab_size)
+        for row, seq in enumerate(input_ids.tolist()):
+            f = {t // s: t % s for t in seq[:s]}
+            for p in self.task.answer_positions:
+                logits[row, p - 1, s * s + f[seq[p - 1] - s * s]] = 1.0
+
+        class Out:
+            pass
+
+        out = Out()
+        out.logits = logits
+        return out
+
+
+def test_evaluate_scores_each_hop_count_separately():
+    task = HopTask(eval_items=16)
+    scores = task.evaluate(_AnswersOneHop(task))
+    assert scores["1-hop"] == 1.0
+    # f(x) = f(f(x)) only where f fixes f(x): rare, so two hops score low
+    assert scores["2-hop"] < 0.5
 
 
 def test_bad_arguments_are_rejected():
@@ -78,6 +112,6 @@ def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="hop counts"):
         task.sequences(np.full((2, task.queries), 3), np.random.default_rng(0))
     with pytest.raises(ValueError, match="batch_size"):
-        hop_batch_fn(task, batch_size=0)
-    with pytest.raises(ValueError, match="items"):
-        hop_accuracy(_Oracle(task.vocab_size), task, hops=1, items=0)
+        task.batches(batch_size=0)
+    with pytest.raises(ValueError, match="eval_items"):
+        HopTask(eval_items=0)
