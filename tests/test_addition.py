@@ -193,7 +193,11 @@ def test_task_fits_its_format_and_scores_its_held_out_problems():
     train_pairs, test_pairs = split_problems(3, 50, 20, seed=2)
     task = AdditionTask(fmt, train_pairs, test_pairs)
     assert task.vocab_size == len(VOCAB) and task.context == fmt.length
-    assert task.evaluate(OracleModel(fmt)) == score_problems(OracleModel(fmt), test_pairs, fmt)
+    scores = task.evaluate(OracleModel(fmt))
+    assert scores == score_problems(OracleModel(fmt), test_pairs, fmt)
+    without = score_problems(OracleModel(fmt), test_pairs, fmt, log_probability=False)
+    assert without == {name: scores[name] for name in without}
+    assert "answer_logprob" not in without
     ids, labels = task.batches(8)(0)
     assert ids.shape == labels.shape == (8, fmt.length)
     training = {decode(row) for row in encode(train_pairs[:, 0], train_pairs[:, 1], fmt)}

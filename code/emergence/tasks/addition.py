@@ -272,13 +272,15 @@ def answer_log_probability(
 
 
 def score_problems(
-    model: GPT2LMHeadModel, pairs: np.ndarray, fmt: AdditionFormat
+    model: GPT2LMHeadModel, pairs: np.ndarray, fmt: AdditionFormat,
+    log_probability: bool = True,
 ) -> dict[str, float]:
     """The scores of ``model`` on the problems ``pairs`` (an ``(n, 2)`` array of operands).
 
     Returns ``exact_match``, ``digit_accuracy``, ``edit_distance`` (see :func:`score_answers`)
-    and ``answer_logprob``, the mean teacher-forced log-probability of the correct answer.
-    The model is scored in eval mode and left in the mode it was found in.
+    and, unless ``log_probability`` is false (which saves a forward pass), ``answer_logprob``,
+    the mean teacher-forced log-probability of the correct answer. The model is scored in
+    eval mode and left in the mode it was found in.
     Introduced in 'Emergence with scale' (emergence-with-scale).
 
     Raises:
@@ -291,7 +293,8 @@ def score_problems(
     was_training = model.training
     model.eval()
     scores = score_answers(greedy_answers(model, tokens, fmt), target)
-    scores["answer_logprob"] = float(answer_log_probability(model, tokens, fmt).mean())
+    if log_probability:
+        scores["answer_logprob"] = float(answer_log_probability(model, tokens, fmt).mean())
     model.train(was_training)
     return scores
 
