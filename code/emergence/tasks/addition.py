@@ -6,13 +6,14 @@ carries, least significant first, then ``;``), then the ``k + 1`` digit answer (
 optionally reversed) and an end token ``$``. Every sequence of one format has the same
 length, so batches need no padding and a model can find each digit by its position.
 
-Introduced in the chapter 'Emergence with scale' (emergence-with-scale) and used by the
-chapters 'The mirage' (mirage) and 'Conditions for emergence' (conditions).
+:class:`AdditionTask` puts a format and its training and held-out problems behind the
+:class:`~emergence.tasks.Task` interface. Introduced in the chapter 'Emergence with scale'
+(emergence-with-scale) and used by the chapters 'The mirage' (mirage) and 'Conditions for
+emergence' (conditions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,14 +21,12 @@ import torch
 from numpy.typing import ArrayLike
 from transformers import GPT2LMHeadModel
 
-from emergence.model import Batch, tiny_gpt2
+from emergence.tasks import IGNORE, Batch, Batches, Task
 
 #: The vocabulary: token id ``i`` is the character ``VOCAB[i]``; digits are their own ids.
 VOCAB = "0123456789+=;$"
 PLUS, EQUALS, SEP, END = (VOCAB.index(c) for c in "+=;$")
 VOCAB_SIZE = len(VOCAB)
-#: Label value that the loss ignores (PyTorch's cross-entropy default).
-IGNORE = -100
 
 
 @dataclass(frozen=True)
@@ -156,17 +155,6 @@ def labels_for(tokens: np.ndarray, fmt: AdditionFormat) -> np.ndarray:
     return labels
 
 
-def addition_model(
-    fmt: AdditionFormat, n_layer: int, n_embd: int, n_head: int = 2
-) -> GPT2LMHeadModel:
-    """A fresh ``emergence.model.tiny_gpt2`` sized for the vocabulary and sequences of ``fmt``.
-
-    Introduced in 'Emergence with scale' (emergence-with-scale).
-    """
-    model = tiny_gpt2(VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head,
-                      n_positions=fmt.length)
-    return model
-
 
 def split_problems(
     digits: int, n_train: int, n_test: int, seed: int = 0
@@ -191,30 +179,6 @@ def split_problems(
     pairs = np.stack([codes // 10**digits, codes % 10**digits], axis=1)
     return pairs[:n_train], pairs[n_train:]
 
-
-def batches(
-    pairs: np.ndarray, fmt: AdditionFormat, batch_size: int, seed: int = 0
-) -> Callable[[int], Batch]:
-    """A ``batch_fn`` for ``emergence.model.train``: random batches of the training pairs.
-
-    Sampling is with replacement from the fixed pool ``pairs``; a small pool is therefore seen
-    for many epochs within a token budget. The batch of each step depends only on ``seed``
-    and the step, so runs repeat exactly.
-
-    Raises:
-        ValueError: if ``pairs`` is empty or ``batch_size`` < 1.
-    """
-    if len(pairs) == 0 or batch_size < 1:
-        raise ValueError("need at least one training pair and batch_size >= 1")
-    tokens = torch.from_numpy(encode(pairs[:, 0], pairs[:, 1], fmt))
-    labels = torch.from_numpy(labels_for(tokens.numpy(), fmt))
-
-    def batch_fn(step: int) -> Batch:
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        index = torch.randint(len(tokens), (batch_size,), generator=generator)
-        return tokens[index], labels[index]
-
-    return batch_fn
 
 
 def edit_distance(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -270,13 +234,20 @@ def greedy_answers(model: GPT2LMHeadModel, tokens: np.ndarray, fmt: AdditionForm
     The whole batch is decoded together, one position at a time: the model writes its own
     scratchpad (if the format has one) and then the answer, always taking the most likely
     token. Returns the ``fmt.answer_length`` answer tokens, shape ``(n, answer_length)``.
+    Introduced in 'Emergence with scale' (emergence-with-scale).
     """
-    sequence = torch.from_numpy(np.asarray(tokens)[:, : fmt.prompt_length])
+    prompts = torch.from_numpy(np.asarray(tokens)[:, : fmt.prompt_length])
+    written = []
     with torch.inference_mode():
-        for _ in range(fmt.generated_length):
-            logits = model(input_ids=sequence).logits[:, -1]
-            sequence = torch.cat([sequence, logits.argmax(dim=-1, keepdim=True)], dim=1)
-    return sequence[:, -fmt.answer_length :].numpy()
+        # the cache keeps the keys and values of the positions read, so each later call
+        # reads only the token just written instead of the whole sequence again
+        output = model(input_ids=prompts, use_cache=True)
+        for position in range(fmt.generated_length):
+            written.append(output.logits[:, -1].argmax(dim=-1, keepdim=True))
+            if position + 1 < fmt.generated_length:
+                output = model(input_ids=written[-1], past_key_values=output.past_key_values,
+                               use_cache=True)
+    return torch.cat(written, dim=1)[:, -fmt.answer_length :].numpy()
 
 
 def answer_log_probability(
@@ -300,27 +271,81 @@ def answer_log_probability(
     return picked.squeeze(-1).sum(dim=1).numpy()
 
 
-def evaluate(
-    model: GPT2LMHeadModel, pairs: np.ndarray, fmt: AdditionFormat
+def score_problems(
+    model: GPT2LMHeadModel, pairs: np.ndarray, fmt: AdditionFormat,
+    log_probability: bool = True,
 ) -> dict[str, float]:
-    """Held-out scores of ``model`` on the problems ``pairs`` (an ``(n, 2)`` array).
+    """The scores of ``model`` on the problems ``pairs`` (an ``(n, 2)`` array of operands).
 
     Returns ``exact_match``, ``digit_accuracy``, ``edit_distance`` (see :func:`score_answers`)
-    and ``answer_logprob``, the mean teacher-forced log-probability of the correct answer.
+    and, unless ``log_probability`` is false (which saves a forward pass), ``answer_logprob``,
+    the mean teacher-forced log-probability of the correct answer. The model is scored in
+    eval mode and left in the mode it was found in.
     Introduced in 'Emergence with scale' (emergence-with-scale).
 
     Raises:
         ValueError: if ``pairs`` is empty or not of shape ``(n, 2)``.
     """
-    pairs = np.asarray(pairs)
-    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0:
-        raise ValueError("pairs must be a non-empty (n, 2) array of operands")
+    pairs = _check_pairs(pairs, fmt.digits, "pairs")
     tokens = encode(pairs[:, 0], pairs[:, 1], fmt)
     start = fmt.prompt_length + fmt.scratch_length
     target = tokens[:, start : start + fmt.answer_length]
     was_training = model.training
     model.eval()
     scores = score_answers(greedy_answers(model, tokens, fmt), target)
-    scores["answer_logprob"] = float(answer_log_probability(model, tokens, fmt).mean())
+    if log_probability:
+        scores["answer_logprob"] = float(answer_log_probability(model, tokens, fmt).mean())
     model.train(was_training)
     return scores
+
+
+def _check_pairs(pairs: ArrayLike, digits: int, name: str) -> np.ndarray:
+    pairs = np.asarray(pairs)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0:
+        raise ValueError(f"{name} must be a non-empty (n, 2) array of operands")
+    if not np.issubdtype(pairs.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer operands")
+    _check_operands(pairs[:, 0], pairs[:, 1], digits)
+    return pairs
+
+
+class AdditionTask(Task):
+    """Addition in one format, learned from a pool of training problems, scored on held-out ones.
+
+    ``batches(batch_size, seed)`` samples the training ``pairs`` with replacement (a small
+    pool is therefore seen for many epochs within a token budget); batch ``step`` depends only
+    on ``seed`` and ``step``, so runs repeat exactly. ``evaluate(model)`` is
+    :func:`score_problems` on the held-out pairs. Every sequence of the format has the same
+    length, so ``context = fmt.length``. Introduced in the chapter 'Emergence with scale'
+    (emergence-with-scale).
+
+    Raises:
+        ValueError: if either set of pairs is empty, not of shape ``(n, 2)``, or holds
+            operands with more than ``fmt.digits`` digits.
+    """
+
+    vocab_size = VOCAB_SIZE
+
+    def __init__(self, fmt: AdditionFormat, train_pairs: ArrayLike, test_pairs: ArrayLike):
+        self.fmt = fmt
+        self.context = fmt.length
+        self.train_pairs = _check_pairs(train_pairs, fmt.digits, "train_pairs")
+        self.test_pairs = _check_pairs(test_pairs, fmt.digits, "test_pairs")
+        tokens = encode(self.train_pairs[:, 0], self.train_pairs[:, 1], fmt)
+        self._train_tokens = torch.from_numpy(tokens)
+        self._train_labels = torch.from_numpy(labels_for(tokens, fmt))
+
+    def batches(self, batch_size: int, seed: int = 0) -> Batches:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        tokens, labels = self._train_tokens, self._train_labels
+
+        def batch(step: int) -> Batch:
+            generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+            index = torch.randint(len(tokens), (batch_size,), generator=generator)
+            return tokens[index], labels[index]
+
+        return batch
+
+    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+        return score_problems(model, self.test_pairs, self.fmt)
