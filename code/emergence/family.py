@@ -5,7 +5,7 @@ arithmetic. Models of one shape (the seeds of a size, the runs of a sweep) can s
 launch: their weights are stacked along a leading "family" axis and each matrix product
 becomes one batched product (``torch.baddbmm``). :func:`family_loss` is GPT-2's forward pass
 and causal-language-modelling loss written for such a stack; it is checked against Hugging
-Face's ``GPT2LMHeadModel`` in ``tests/test_family.py``, member by member. Introduced in the
+Face's ``GPT2LMHeadModel`` in ``tests/test_training.py``, member by member. Introduced in the
 chapter 'Emergence with scale' (emergence-with-scale-training).
 """
 
