@@ -2,17 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from emergence.grokking import (
-    IGNORE,
+from emergence.geometry import principal_components
+from emergence.tasks import IGNORE, Shape
+from emergence.tasks.modular import (
+    ModularAddition,
     answer_scores,
     frequency_energy,
-    full_batch,
     modular_addition_split,
-    modular_model,
     top_frequencies,
     weight_norm,
 )
-from emergence.geometry import principal_components
 
 
 def test_split_covers_every_pair_once_with_correct_answers():
@@ -24,9 +23,12 @@ def test_split_covers_every_pair_once_with_correct_answers():
     assert ((both[:, 0] + both[:, 1]) % 7 == both[:, 3]).all()
 
 
-def test_full_batch_takes_the_loss_on_the_answer_only():
-    train, _ = modular_addition_split(5, 0.5)
-    ids, labels = full_batch(train)(0)
+def test_task_gives_the_whole_training_set_every_step_with_the_loss_on_the_answer_only():
+    task = ModularAddition(5, 0.5, seed=0)
+    assert task.vocab_size == 6 and task.context == 4
+    batches = task.batches(batch_size=3, seed=7)  # full batch: size and seed are ignored
+    ids, labels = batches(0)
+    assert torch.equal(ids, task.train_set) and torch.equal(batches(99)[0], ids)
     assert (labels[:, :3] == IGNORE).all()
     assert torch.equal(labels[:, 3], ids[:, 3])
 
@@ -59,17 +61,25 @@ def test_answer_scores_give_accuracy_and_cross_entropy():
     assert scores["loss"] == pytest.approx((2 * np.log(2) + 2 * np.log(4)) / 4, rel=1e-5)
 
 
+def test_evaluate_scores_both_splits():
+    task = ModularAddition(3, 0.5, seed=0)
+    scores = task.evaluate(_FixedLogits(np.log([0.5, 0.25, 0.25, 1e-12])))
+    assert set(scores) == {"train_accuracy", "train_loss", "test_accuracy", "test_loss"}
+    for split, tokens in (("train", task.train_set), ("test", task.test_set)):
+        assert scores[f"{split}_accuracy"] == pytest.approx(float((tokens[:, 3] == 0).float().mean()))
+
+
 def test_one_gradient_step_lowers_the_answer_loss():
     # the loss moves with every small change of the weights, unlike accuracy
-    train_set, _ = modular_addition_split(5, 0.8, seed=0)
+    task = ModularAddition(5, 0.8, seed=0)
     torch.manual_seed(0)
-    model = modular_model(5, n_embd=16, n_head=2)
-    before = answer_scores(model, train_set)["loss"]
-    ids, labels = full_batch(train_set)(0)
+    model = task.model(Shape(1, 16, 2))
+    before = answer_scores(model, task.train_set)["loss"]
+    ids, labels = task.batches(len(task.train_set))(0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     model(input_ids=ids, labels=labels).loss.backward()
     optimizer.step()
-    assert answer_scores(model, train_set)["loss"] < before
+    assert answer_scores(model, task.train_set)["loss"] < before
 
 
 def test_weight_norm_is_the_norm_of_all_parameters():
@@ -116,12 +126,15 @@ def test_top_principal_components_of_a_noisy_circle_are_a_circle():
         (lambda: modular_addition_split(1, 0.5), "p must"),
         (lambda: modular_addition_split(5, 0.0), "empty"),
         (lambda: modular_addition_split(5, 1.0), "empty"),
+        (lambda: ModularAddition(5, 1.0), "empty"),
         (lambda: frequency_energy(np.ones((7, 3))), "constant"),
         (lambda: frequency_energy(np.ones(7)), "residues"),
         (lambda: top_frequencies(circle(7, 1), 4), "k must"),
         (lambda: principal_components(np.ones((7, 2)), 3), "n must"),
-        (lambda: full_batch(torch.zeros(3, 3, dtype=torch.long)), r"\(n, 4\)"),
-        (lambda: answer_scores(modular_model(5), torch.zeros(0, 4, dtype=torch.long)), "non-empty"),
+        (lambda: answer_scores(_FixedLogits([0.0] * 6), torch.zeros(0, 4, dtype=torch.long)),
+         "non-empty"),
+        (lambda: answer_scores(_FixedLogits([0.0] * 6), torch.zeros(3, 3, dtype=torch.long)),
+         r"\(n, 4\)"),
     ],
 )
 def test_bad_input_raises_value_error(call, message):

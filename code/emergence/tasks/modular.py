@@ -8,15 +8,11 @@ the chapter 'Grokking: generalisation long after memorisation' (grokking).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 from transformers import GPT2LMHeadModel
 
-from emergence.model import Batch, tiny_gpt2
-
-IGNORE = -100
+from emergence.tasks import IGNORE, Batches, Task
 
 
 def modular_addition_split(
@@ -42,30 +38,6 @@ def modular_addition_split(
     return tokens[order[:n_train]], tokens[order[n_train:]]
 
 
-def modular_model(p: int, n_embd: int = 64, n_head: int = 4, n_layer: int = 1) -> GPT2LMHeadModel:
-    """A fresh ``emergence.model.tiny_gpt2`` for ``a b = c`` sequences modulo ``p``.
-
-    Introduced in 'Grokking' (grokking).
-    """
-    model = tiny_gpt2(p + 1, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=4)
-    return model
-
-
-def full_batch(tokens: torch.Tensor) -> Callable[[int], Batch]:
-    """A ``batch_fn`` for ``emergence.model.train`` that returns the whole training set.
-
-    Labels are ``IGNORE`` everywhere but the answer, so the model is trained only to
-    compute ``c``. Full-batch training, as in Nanda et al. (2023) (Power et al. (2022)
-    used minibatches), removes sampling noise: the delay before generalisation is a
-    property of the optimisation, not of lucky batches. Introduced in 'Grokking' (grokking).
-    """
-    if tokens.ndim != 2 or tokens.shape[1] != 4 or len(tokens) == 0:
-        raise ValueError("tokens must be a non-empty (n, 4) tensor of [a, b, =, c] rows")
-    labels = torch.full_like(tokens, IGNORE)
-    labels[:, 3] = tokens[:, 3]
-    return lambda step: (tokens, labels)
-
-
 def answer_scores(model: GPT2LMHeadModel, tokens: torch.Tensor) -> dict[str, float]:
     """Accuracy and mean cross-entropy loss (nats) of the answer ``c``, from one forward pass.
 
@@ -76,8 +48,7 @@ def answer_scores(model: GPT2LMHeadModel, tokens: torch.Tensor) -> dict[str, flo
     Raises:
         ValueError: if ``tokens`` is not a non-empty ``(n, 4)`` tensor.
     """
-    if tokens.ndim != 2 or tokens.shape[1] != 4 or len(tokens) == 0:
-        raise ValueError("tokens must be a non-empty (n, 4) tensor of [a, b, =, c] rows")
+    _check_rows(tokens)
     with torch.inference_mode():
         logits = model(input_ids=tokens[:, :3]).logits[:, -1]
     answers = tokens[:, 3]
@@ -85,6 +56,51 @@ def answer_scores(model: GPT2LMHeadModel, tokens: torch.Tensor) -> dict[str, flo
         "accuracy": float((logits.argmax(dim=-1) == answers).float().mean()),
         "loss": float(torch.nn.functional.cross_entropy(logits, answers)),
     }
+
+
+def _check_rows(tokens: torch.Tensor) -> None:
+    if tokens.ndim != 2 or tokens.shape[1] != 4 or len(tokens) == 0:
+        raise ValueError("tokens must be a non-empty (n, 4) tensor of [a, b, =, c] rows")
+
+
+class ModularAddition(Task):
+    """Addition modulo ``p`` as a :class:`~emergence.tasks.Task`, trained full-batch.
+
+    ``train_fraction`` of the ``p * p`` pairs, drawn with ``seed``, are for training
+    (``train_set``), the rest are held out (``test_set``). Introduced in 'Grokking' (grokking).
+
+    Raises:
+        ValueError: as :func:`modular_addition_split`.
+    """
+
+    context = 4
+
+    def __init__(self, p: int, train_fraction: float, seed: int = 0) -> None:
+        self.p = p
+        self.vocab_size = p + 1
+        self.train_set, self.test_set = modular_addition_split(p, train_fraction, seed)
+
+    def batches(self, batch_size: int, seed: int = 0) -> Batches:
+        """The whole training set at every step, whatever ``batch_size`` and ``seed`` say.
+
+        Labels are ``IGNORE`` everywhere but the answer, so the model is trained only to
+        compute ``c``. Full-batch training, as in Nanda et al. (2023) (Power et al. (2022)
+        used minibatches), removes sampling noise: the delay before generalisation is a
+        property of the optimisation, not of lucky batches.
+        """
+        tokens = self.train_set
+        labels = torch.full_like(tokens, IGNORE)
+        labels[:, 3] = tokens[:, 3]
+        return lambda step: (tokens, labels)
+
+    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+        """``train_accuracy``, ``train_loss``, ``test_accuracy`` and ``test_loss`` of
+        :func:`answer_scores` on the two splits."""
+        return {
+            f"{split}_{name}": value
+            for split, tokens in (("train", self.train_set), ("test", self.test_set))
+            for name, value in answer_scores(model, tokens).items()
+        }
 
 
 def weight_norm(model: torch.nn.Module) -> float:
