@@ -124,3 +124,19 @@ def test_shape_is_checked():
         Shape(1, 10, 3)
     with pytest.raises(ValueError, match=">= 1"):
         Shape(0, 8, 2)
+
+
+def test_evaluation_runs_in_eval_mode_and_the_model_is_returned_in_eval_mode():
+    modes = []
+
+    def spy(model):
+        modes.append(model.training)
+        return {"calls": float(len(modes))}
+
+    for trainer in (lambda **kw: train(CopyTask(), SHAPE, 4, **kw),
+                    lambda **kw: train_family(CopyTask(), SHAPE, [0], 4, **kw)[0]):
+        modes.clear()
+        run = trainer(batch_size=8, eval_steps=[2, 4], eval_fn=spy)
+        assert modes == [False, False] and run.log.eval_steps == [2, 4]
+        assert run.log.curve("calls").tolist() == [1.0, 2.0]
+        assert not run.model.training

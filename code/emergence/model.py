@@ -1,24 +1,17 @@
-"""Tiny GPT-2 language models and the loop that trains them on a CPU.
+"""Tiny GPT-2 language models, what they cost, and how fast this machine multiplies matrices.
 
 Every transformer the book trains is a Hugging Face ``GPT2LMHeadModel`` built here from a
-small ``GPT2Config``, trained by :func:`train`. Chapters differ only in the data they feed it
-(a ``batch_fn``) and in what they measure. Introduced in the chapter 'Emergence with scale'
+small ``GPT2Config`` (through ``Task.model``, :mod:`emergence.tasks`) and trained by
+:mod:`emergence.training`. Introduced in the chapter 'Emergence with scale'
 (emergence-with-scale) and used by every chapter that trains a model.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
-from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel
-
-#: A batch for causal language modelling: token ids and labels of the same shape, with
-#: label -100 where no loss is taken (padding, or the prompt part of a problem).
-Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 def tiny_gpt2(
@@ -66,78 +59,6 @@ def count_parameters(model: torch.nn.Module, non_embedding: bool = False) -> int
     embeddings = [m for m in model.modules() if isinstance(m, torch.nn.Embedding)]
     # The output head shares its weight with the token embedding, so it is not counted twice.
     return total - sum(m.weight.numel() for m in embeddings)
-
-
-@dataclass
-class TrainingLog:
-    """What :func:`train` measured: the loss per step, the evaluations, and throughput."""
-
-    losses: list[float] = field(default_factory=list)
-    eval_steps: list[int] = field(default_factory=list)
-    evals: list[dict[str, float]] = field(default_factory=list)
-    tokens: int = 0
-    seconds: float = 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
-
-
-def train(
-    model: GPT2LMHeadModel,
-    batch_fn: Callable[[int], Batch],
-    steps: int,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    warmup_steps: int = 0,
-    eval_fn: Callable[[GPT2LMHeadModel], dict[str, float]] | None = None,
-    eval_steps: list[int] | None = None,
-    description: str = "training",
-) -> TrainingLog:
-    """Train ``model`` for ``steps`` AdamW steps on ``batch_fn(step)``; return a :class:`TrainingLog`.
-
-    The learning rate warms up linearly for ``warmup_steps`` and then decays linearly to a
-    tenth, which makes short runs stable across model sizes. ``eval_fn`` is called in eval
-    mode under ``torch.inference_mode`` after each step listed in ``eval_steps`` (1-based).
-    Throughput counts the tokens of every batch, masked or not, and excludes evaluation time.
-    """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    wanted = set(eval_steps or [])
-    if eval_fn is None and wanted:
-        raise ValueError("eval_steps given without an eval_fn")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-
-    def schedule(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, steps - warmup_steps)
-        return 1.0 - 0.9 * progress
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    log = TrainingLog()
-    model.train()
-    for step in tqdm(range(steps), desc=description, leave=False):
-        input_ids, labels = batch_fn(step)
-        started = time.perf_counter()
-        loss = model(input_ids=input_ids, labels=labels).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        log.seconds += time.perf_counter() - started
-        log.tokens += input_ids.numel()
-        log.losses.append(loss.item())
-        if step + 1 in wanted:
-            model.eval()
-            with torch.inference_mode():
-                log.evals.append(eval_fn(model))
-            log.eval_steps.append(step + 1)
-            model.train()
-    model.eval()
-    return log
 
 
 def training_flops(n_parameters: int, tokens: int) -> float:
