@@ -141,6 +141,19 @@ def link_literals_to_source(app: Sphinx, doctree: nodes.document, docname: str) 
         link += literal
 
 
+def _defining_module(app: Sphinx, module: str, attribute: str) -> str:
+    """viewcode's question: in which module's source is ``module.attribute`` defined?
+
+    Only the package's own modules: viewcode's default answer for a constant
+    (``IGNORE = -100``) is the module of its type, ``builtins``, which it then lists on its
+    index of sources without a page to link to.
+    """
+    found = _definition(module, attribute)
+    if found and found[0].split(".")[0] == app.config.source_link_package:
+        return found[0]
+    return module
+
+
 def _ignore_outside_references(app: Sphinx, config) -> None:
     # the signatures name numpy's, torch's and the standard library's types, which this
     # offline book does not document: a nitpicky build checks references to the package only
@@ -154,5 +167,6 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("source_link_package", "emergence", "env")
     app.add_directive("package-reference", PackageReference)
     app.connect("config-inited", _ignore_outside_references)
+    app.connect("viewcode-follow-imported", _defining_module)
     app.connect("doctree-resolved", link_literals_to_source)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
