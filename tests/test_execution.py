@@ -1,6 +1,9 @@
 from pathlib import Path
 
-from booktools.execution import ensure_fresh_cache, inputs_fingerprint
+import nbformat
+
+from booktools.execution import (ensure_fresh_cache, execute_chapter,
+                                 execute_missing, inputs_fingerprint)
 
 
 def make_book(root: Path) -> None:
@@ -45,3 +48,27 @@ def test_cache_without_stamp_is_treated_as_stale(tmp_path):
     (cache / "executed.ipynb").write_text("{}")
     assert ensure_fresh_cache(cache, "aaa") is True
     assert not (cache / "executed.ipynb").exists()
+
+
+def _one_cell_chapter(folder: Path) -> Path:
+    (folder / "chapters").mkdir()
+    chapter = folder / "chapters" / "one.md"
+    chapter.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n"
+                       "```{code-cell} ipython3\nprint(6 * 7)\n```\n")
+    return chapter
+
+
+def test_kernels_launch_quietly_with_encrypted_transport(tmp_path, capfd):
+    """The kernels of the build and of execute_chapter get CurveZMQ keys from their manager:
+    no "[IPKernelApp] WARNING | Kernel is running over TCP without encryption" in the log
+    (the kernel writes it to the stderr it inherits, which capfd reads)."""
+    chapter = _one_cell_chapter(tmp_path)
+    outcome = execute_missing([chapter], tmp_path / "cache", processes=1)
+    assert outcome == {"succeeded": [str(chapter)], "failed": []}, outcome
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print(6 * 7)")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    assert execute_chapter(notebook, tmp_path).err is None
+    assert notebook.cells[0].outputs[0]["text"] == "42\n"
+    log = capfd.readouterr()
+    assert "IPKernelApp" not in log.err + log.out, log.err

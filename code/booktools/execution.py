@@ -22,10 +22,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from jupyter_cache import get_cache
+from jupyter_cache.base import ProjectNb
 from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 #: The folder of the book's pages, relative to the book root.
 CHAPTER_FOLDER = "chapters"
@@ -52,6 +54,12 @@ KERNEL_ENVIRONMENT = {
 #: ``HF_HUB_OFFLINE=0`` for the build; a chosen model that is missing fails the chapter with
 #: an error that says so, and never falls back to another model.
 KERNEL_ENVIRONMENT_DEFAULTS = {"HF_HUB_OFFLINE": "1"}
+
+#: How the book's executions launch kernels: the kernel manager gives each kernel CurveZMQ
+#: keys, where the kernel declares it supports them (ipykernel does), so that kernel and
+#: client talk encrypted. A kernel launched without them talks plain TCP and says so in a
+#: warning ("Kernel is running over TCP without encryption") on every build's log.
+KERNEL_MANAGER_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
 
 #: Seconds a cell may run. _config.yml (execute: timeout) and pytest.ini
 #: (--nbval-cell-timeout) cannot import it; a test checks that they say the same.
@@ -104,7 +112,7 @@ def read_chapter(path: Path) -> NotebookNode:
 def execute_chapter(notebook: NotebookNode, cwd: Path) -> ExecutionResult:
     """Execute ``notebook`` in place, in ``cwd``, as the book build does (no errors allowed)."""
     return single_nb_execution(notebook, cwd=str(cwd), timeout=CELL_TIMEOUT_SECONDS,
-                               allow_errors=False)
+                               allow_errors=False, config=KERNEL_MANAGER_CONFIG)
 
 
 def default_cache(root: Path) -> Path:
@@ -158,11 +166,22 @@ def parallel_chapters() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_PARALLEL_CHAPTERS))
 
 
+class _BookExecutionWorker(ExecutionWorkerLocalMProc):
+    """jupyter-cache's worker (execute in the chapter's folder, then cache the outputs),
+    launching kernels as :func:`execute_chapter` does."""
+
+    @staticmethod
+    def execute(project_nb: ProjectNb, data: ProcessData) -> ExecutionResult:
+        return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent),
+                                   timeout=data.timeout, allow_errors=data.allow_errors,
+                                   config=KERNEL_MANAGER_CONFIG)
+
+
 def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
-    """jupyter-cache's own worker (execute, then cache the outputs), plus the peak memory
-    of the chapter's kernel: each pool process runs one chapter, so the largest finished
-    child of this process is that kernel."""
-    status, uri = ExecutionWorkerLocalMProc()(data)
+    """The book's worker (execute, then cache the outputs), plus the peak memory of the
+    chapter's kernel: each pool process runs one chapter, so the largest finished child of
+    this process is that kernel."""
+    status, uri = _BookExecutionWorker()(data)
     return status, uri, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
