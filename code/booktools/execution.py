@@ -8,7 +8,8 @@ second time under nbval and compares each cell's output with the cached one
 executions must print the same numbers. Kernels of both start from the process that calls
 :func:`prepare`, so both see the same environment. myst-nb keys its cache on the code cells
 only; the cache is therefore emptied whenever anything else that decides a chapter's output
-changes: the ``code/`` package, the pinned requirements or the project metadata.
+changes: the ``emergence`` package, the kernels' environment (this module), the pinned
+requirements or the project metadata (:data:`EXECUTION_INPUTS`).
 """
 
 from __future__ import annotations
@@ -65,8 +66,12 @@ KERNEL_MANAGER_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"
 #: (--nbval-cell-timeout) cannot import it; a test checks that they say the same.
 CELL_TIMEOUT_SECONDS = 120
 
-#: Paths, relative to the book root, whose content decides what a chapter prints.
-EXECUTION_INPUTS = ("code", "requirements.txt", "pyproject.toml")
+#: Paths, relative to the book root, whose content decides what a chapter prints: the library,
+#: this module (the kernels' environment), the pinned requirements and the model's wheel.
+#: The rest of ``code/booktools`` shapes the site and the tests, not the outputs: editing it
+#: does not re-execute every chapter.
+EXECUTION_INPUTS = ("code/emergence", "code/booktools/execution.py", "requirements.txt",
+                    "requirements-models.txt", "pyproject.toml")
 
 _STAMP_NAME = "inputs.sha256"
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
