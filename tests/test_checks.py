@@ -209,7 +209,8 @@ def helper() -> None:
 
 def _library(root: Path) -> None:
     (root / "code" / "emergence" / "sub").mkdir(parents=True)
-    (root / "code" / "emergence" / "__init__.py").write_text("")
+    (root / "code" / "emergence" / "__init__.py").write_text(
+        "from emergence.sub.tools import unnamed as shortcut\n")
     (root / "code" / "emergence" / "sub" / "__init__.py").write_text("")
     (root / "code" / "emergence" / "sub" / "tools.py").write_text(LIBRARY_MODULE)
 
@@ -235,3 +236,11 @@ def test_an_introduced_function_its_chapter_never_names_is_a_note(tmp_path):
         "source",
         f"{tmp_path / 'code' / 'emergence'}: emergence.sub.tools.Fit.predict says it is "
         "introduced at the label 'nowhere', which no page defines"]
+
+
+def test_a_function_named_by_the_name_its_package_exports_counts_as_named(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER + "\nWe use `emergence.sub.tools.named()` and "
+                                       "`emergence.shortcut()`.\n")
+    _library(tmp_path)
+    notes = [note.message for note in maintainer_notes(tmp_path)]
+    assert not any("emergence.sub.tools.unnamed" in note for note in notes), notes

@@ -202,12 +202,7 @@ def introduced_objects(source: Path, package: str = LIBRARY) -> list[tuple[str, 
     The source is read, not imported: the checker runs without the library's dependencies.
     """
     found = []
-    for file in sorted(source.rglob("*.py")):
-        parts = list(file.relative_to(source).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        module = ".".join([package, *parts])
-        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    for file, module, tree in _modules(source, package):
 
         def visit(node: ast.AST, prefix: str) -> None:
             for child in ast.iter_child_nodes(node):
@@ -223,6 +218,33 @@ def introduced_objects(source: Path, package: str = LIBRARY) -> list[tuple[str, 
     return found
 
 
+def _modules(source: Path, package: str) -> list[tuple[Path, str, ast.Module]]:
+    """Each module of the package in ``source``: its file, dotted name and syntax tree."""
+    found = []
+    for file in sorted(source.rglob("*.py")):
+        parts = list(file.relative_to(source).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+        found.append((file, ".".join([package, *parts]), tree))
+    return found
+
+
+def reexported_names(source: Path, package: str = LIBRARY) -> dict[str, set[str]]:
+    """Other names of an object that a package's ``__init__`` imports from its modules:
+    ``emergence.runtime.setup`` is also ``emergence.setup``."""
+    aliases: dict[str, set[str]] = {}
+    for file, module, tree in _modules(source, package):
+        if file.name != "__init__.py":
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package):
+                for alias in node.names:
+                    aliases.setdefault(f"{node.module}.{alias.name}", set()).add(
+                        f"{module}.{alias.asname or alias.name}")
+    return aliases
+
+
 def page_labels(root: Path) -> dict[str, Path]:
     """Each label, ``(my-label)=``, written on a page in ``root/chapters``, with its page."""
     return {label: path for path in sorted((root / CHAPTER_FOLDER).glob("*.md"))
@@ -236,13 +258,15 @@ def unnamed_introductions(root: Path) -> list[Problem]:
     if not source.is_dir():
         return []
     labels = page_labels(root)
+    aliases = reexported_names(source)
     notes = []
     for name, label in introduced_objects(source):
         page = labels.get(label)
+        names = "|".join(re.escape(n) for n in sorted({name} | aliases.get(name, set())))
         if page is None:
             notes.append(Problem(source, f"{name} says it is introduced at the label "
                                          f"'{label}', which no page defines"))
-        elif not re.search(f"`{re.escape(name)}(?:\\(\\))?`", page.read_text(encoding="utf-8")):
+        elif not re.search(f"`(?:{names})(?:\\(\\))?`", page.read_text(encoding="utf-8")):
             notes.append(Problem(page, f"{name} is introduced here (its docstring says so), "
                                        f"but the page never names it as `{name}`, which would "
                                        "link to its source"))
