@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
-# chapters executed at once by the second, nbval run (the build picks its own: booktools.execution)
+# tests and chapters run at once by pytest-xdist (the build picks its own: booktools.execution)
 PARALLEL ?= 2
 
 .PHONY: book test test-fast check benchmark lock clean browser
@@ -17,18 +17,21 @@ book: $(INSTALLED)
 	$(BIN)/jupyter-book build .
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-# 1. tests/: unit tests, then the book build (-W -n; it executes every chapter into the
-#    cache), its HTML and the browser test;
-# 2. chapters/: every chapter again, cell by cell under nbval, each output compared with the
-#    build's. Step 2 runs even when step 1 failed: it names a failing chapter and cell.
+# 1. tests/, the unit tests (not marked book), two at a time (pytest-xdist);
+# 2. tests/, the tests marked book: the book build (-W -n; it executes every chapter missing
+#    from the cache, two at a time), its HTML and the browser test;
+# 3. chapters/: every chapter again, cell by cell under nbval, two at a time, each output
+#    compared with the build's. Each step runs even when an earlier one failed: step 3
+#    names a failing chapter and cell.
 test: $(INSTALLED) browser
 	@status=0; \
-	$(PYTEST) tests || status=$$?; \
+	$(PYTEST) -n $(PARALLEL) -m "not book" tests || status=$$?; \
+	$(PYTEST) -m book tests || status=$$?; \
 	$(PYTEST) -n $(PARALLEL) --dist loadfile chapters || status=$$?; \
 	exit $$status
 
 test-fast: $(INSTALLED)
-	$(PYTEST) -m "not book" tests
+	$(PYTEST) -n $(PARALLEL) -m "not book" tests
 
 # The browser test (tests/test_browser.py) drives Debian's Chromium through chromedriver.
 # Installed here when missing and possible (root, apt-get); otherwise that test skips and says why.

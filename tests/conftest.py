@@ -15,15 +15,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+#: the build's whole log, kept for a person to read (CI uploads test-artifacts/)
+BUILD_LOG = ROOT / "test-artifacts" / "build.log"
 BUILD_COMMAND = [str(Path(sys.executable).parent / "jupyter-book"),
                  "build", ".", "--all", "-W", "-n", "--keep-going"]
 
 
 @pytest.fixture(scope="session")
 def build() -> subprocess.CompletedProcess:
-    """The session's book build: warnings are errors, references nitpicky."""
-    return subprocess.run(BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True,
-                          timeout=3600)
+    """The session's book build: warnings are errors, references nitpicky. Its log is
+    written to :data:`BUILD_LOG`."""
+    result = subprocess.run(BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True,
+                            timeout=3600)
+    BUILD_LOG.parent.mkdir(exist_ok=True)
+    BUILD_LOG.write_text(result.stdout + result.stderr, encoding="utf-8")
+    return result
 
 
 @pytest.fixture(scope="session")

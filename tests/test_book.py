@@ -33,11 +33,18 @@ def pages(build) -> dict[str, BeautifulSoup]:
 
 def test_book_builds_with_zero_warnings(build):
     log = build.stdout + build.stderr
-    # Sphinx's own format ("file:line: WARNING: ..."); a kernel's log line "[IPKernelApp]
-    # WARNING | ..." is not a build warning (and -W turns every build warning into an error)
+    # Sphinx's own format ("file:line: WARNING: ..."); -W turns every build warning into an
+    # error
     warnings = [line for line in log.splitlines() if "WARNING:" in line or "ERROR:" in line]
     assert build.returncode == 0, "\n".join(warnings) or log[-5000:]
     assert re.search(r"build succeeded\.", log), log[-2000:]
+
+
+def test_the_build_log_carries_no_kernel_noise(build):
+    """Kernels start with encrypted transport (booktools.execution.KERNEL_MANAGER_CONFIG), so
+    no "[IPKernelApp] WARNING | Kernel is running over TCP ..." line on every chapter."""
+    noise = [line for line in (build.stdout + build.stderr).splitlines() if "[IPKernelApp]" in line]
+    assert noise == [], "\n".join(noise[:5])
 
 
 def test_every_chapter_was_executed_once_into_the_cache_and_rendered_from_it(build):

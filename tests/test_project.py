@@ -91,3 +91,46 @@ def test_torch_installs_whether_or_not_the_cpu_index_is_reachable(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     chosen = [item["metadata"]["version"] for item in json.loads(report.read_text())["install"]]
     assert len(chosen) == 1 and chosen[0].split("+")[0] == "2.13.0", chosen
+
+
+def _contributing_listings(section: str) -> list[str]:
+    """The Python listings of a section of CONTRIBUTING.md, in order."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    body = text.split(f"<!-- {section} -->", 1)[1].split(f"<!-- /{section} -->", 1)[0]
+    return [block.split("```", 1)[0] for block in body.split("```python\n")[1:]]
+
+
+def test_the_task_listing_of_contributing_keeps_the_task_contract():
+    """CONTRIBUTING's example task, run through what its text asks of a task's tests."""
+    import torch
+
+    from emergence.tasks import IGNORE, Shape, Task
+    from emergence.training import train
+
+    listing, usage = _contributing_listings("contributing-task")
+    assert "from emergence.tasks.reverse import ReverseTask" in usage
+    namespace: dict = {"__name__": "reverse"}
+    exec(compile(listing, "CONTRIBUTING.md (Adding a task)", "exec"), namespace)
+    task = namespace["ReverseTask"](length=3)
+    assert isinstance(task, Task)
+    with pytest.raises(ValueError):
+        namespace["ReverseTask"](length=0)
+    first, again, other = task.batches(16, seed=0), task.batches(16, seed=0), task.batches(16, 1)
+    input_ids, labels = first(5)
+    assert input_ids.shape == labels.shape == (16, task.context)
+    assert torch.equal(input_ids, again(5)[0]) and not torch.equal(input_ids, other(5)[0])
+    assert (labels[:, : task.length + 1] == IGNORE).all() and (labels[:, task.length + 1:] >= 0).all()
+    seen = {tuple(row) for step in range(50) for row in first(step)[0][:, : task.length].tolist()}
+    held_out = {tuple(row) for row in task._sequences(task.test_numbers)[0][:, : task.length].tolist()}
+    assert seen and not seen & held_out
+
+    class Oracle(torch.nn.Module):
+        """Predicts each next token of the sequence it reads: every answer right."""
+
+        def forward(self, input_ids):
+            logits = torch.nn.functional.one_hot(input_ids.roll(-1, dims=1), task.vocab_size)
+            return type("Output", (), {"logits": logits.float()})
+
+    assert task.evaluate(Oracle()) == {"exact_match": 1.0, "digit_accuracy": 1.0}
+    run = train(task, Shape(n_layer=1, n_embd=16, n_head=2), steps=5, seed=0, eval_steps=[5])
+    assert set(run.log.evals[-1]) == {"exact_match", "digit_accuracy"}

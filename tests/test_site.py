@@ -112,9 +112,96 @@ def test_every_page_carries_its_generated_citation(site, entry):
     assert record.fields["note"].startswith(f"Version {emergence.__version__}, accessed ")
     assert record.fields["howpublished"] == r"In \emph{" + bibtex_escape(meta.title) + "}"
     assert record.fields["url"] == f"{meta.url}{entry}.html#{label}"
-    heading = _page(site, entry).find("h1")
-    if not heading.select(".math"):  # a formula reads differently in HTML and in BibTeX
-        assert record.fields["title"] == bibtex_escape(heading.get_text().rstrip("#").strip())
+    if not _heading(site, entry).select(".math"):  # a formula reads differently in BibTeX
+        assert record.fields["title"] == bibtex_escape(page_title(_heading(site, entry)))
+
+
+def _heading(site: Path, entry: str):
+    """The page's ``#`` title as the article shows it (the print-only copy has no number)."""
+    return _page(site, entry).select_one("article h1")
+
+
+def page_title(heading) -> str:
+    """A page's title without its chapter number ("9. ") and its anchor link ("#"): the
+    title a citation gives, which stays when chapters are renumbered."""
+    heading = copy.copy(heading)
+    for tag in heading.select(".section-number, .headerlink"):
+        tag.decompose()
+    return heading.get_text().strip()
+
+
+def chapter_number(heading) -> str | None:
+    """The number a numbered part of the table of contents gives a chapter ("9"), or None."""
+    number = heading.select_one(".section-number")
+    return number.get_text().strip().rstrip(".") if number else None
+
+
+def test_page_title_drops_the_number_and_the_anchor():
+    heading = BeautifulSoup('<h1><span class="section-number">9. </span>The mirage'
+                            '<a class="headerlink" href="#x">#</a></h1>', "html.parser").h1
+    assert page_title(heading) == "The mirage" and chapter_number(heading) == "9"
+    assert chapter_number(BeautifulSoup("<h1>Glossary</h1>", "html.parser").h1) is None
+
+
+def _numbered_parts() -> tuple[list[str], list[str]]:
+    """Chapters of the numbered parts of the toc, in order, and pages of the other parts."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    numbered, other = [], []
+    for part in toc["parts"]:
+        entries = [chapter["file"] for chapter in part["chapters"]]
+        (numbered if part.get("numbered") else other).extend(entries)
+    return numbered, other
+
+
+def test_chapters_are_numbered_and_number_their_exercises_from_one(site):
+    numbered, other = _numbered_parts()
+    assert numbered, "no part of the toc is numbered: exercises would be numbered book-wide"
+    exercises = 0
+    for position, entry in enumerate(numbered, start=1):
+        heading = _heading(site, entry)
+        assert chapter_number(heading) == str(position), (entry, heading.get_text())
+        titles = [t.get_text(" ", strip=True).split(" (")[0]
+                  for t in _page(site, entry).select("div.exercise p.admonition-title")]
+        assert titles == [f"Exercise {position}.{n}" for n in range(1, len(titles) + 1)], entry
+        exercises += len(titles)
+    for entry in other:
+        assert chapter_number(_heading(site, entry)) is None, entry
+        titles = [t.get_text(" ", strip=True).split(" (")[0]
+                  for t in _page(site, entry).select("div.exercise p.admonition-title")]
+        assert titles == [f"Exercise {n}" for n in range(1, len(titles) + 1)], entry
+    assert exercises > 0, "no exercise found: the check checked nothing"
+
+
+#: a page and a library function its prose names as inline code
+SOURCE_LINK_PAGE, SOURCE_LINK_NAME = "chapters/library-reference", "emergence.lm.load_lm"
+
+
+def test_a_library_function_named_in_prose_links_to_its_source(site):
+    page = site / f"{SOURCE_LINK_PAGE}.html"
+    links = [code.parent for code in _soup(page).select("article p a > code")
+             if code.get_text() == SOURCE_LINK_NAME]
+    assert links, f"{SOURCE_LINK_NAME} is not a link on {SOURCE_LINK_PAGE}"
+    target = urlsplit(links[0]["href"])
+    source = (page.parent / target.path).resolve()
+    assert "_modules" in source.parts, f"{SOURCE_LINK_NAME} links to {target.geturl()}"
+    block = _soup(source).find(id=target.fragment)
+    name = SOURCE_LINK_NAME.rsplit(".", 1)[1]
+    assert block is not None and f"def {name}(" in block.get_text(), (source, target.fragment)
+
+
+def test_every_source_link_leads_to_an_object_of_the_package(site):
+    """Each link the build made from an inline literal goes to the viewcode page of the
+    module it names, at the named object, and the literal names the package."""
+    links = [(page, a) for page in sorted((site / "chapters").glob("*.html"))
+             for a in _soup(page).select("a.source-link")]
+    assert len(links) > 1, "no literal of the book links to its source"
+    for page, link in links:
+        name = link.get_text().removesuffix("()")
+        target = urlsplit(link["href"])
+        assert name.startswith("emergence.") and "/_modules/emergence/" in \
+            (page.parent / target.path).resolve().as_posix(), (page.name, name, link["href"])
+        # re-exported names link to the defining module: emergence.setup -> runtime.html#setup
+        assert name.endswith(target.fragment or ""), (page.name, name, link["href"])
 
 
 def test_every_page_shows_the_version(site):
@@ -218,7 +305,8 @@ def unparsed_dollars(soup: BeautifulSoup) -> list[str]:
     (such as ``$$...$$`` inside a paragraph), which the reader sees raw. Code, outputs and
     parsed math are skipped."""
     main = copy.copy(soup.find("main") or soup)
-    for tag in main.select("pre, code, script, style, .math, .highlight, .cell_output"):
+    # code, and the signatures of the library reference (code too: VOCAB = '...$')
+    for tag in main.select("pre, code, script, style, .math, .highlight, .cell_output, .sig"):
         tag.decompose()
     text = " ".join(main.get_text(" ").split())
     return [text[max(0, i - 40):i + 40] for i, char in enumerate(text) if char == "$"]

@@ -12,16 +12,27 @@ Rules checked, per page in ``chapters/`` (introduced on the page "Contributing a
   start with ``_``, are exempt;
 * every key in a ``{cite}`` role exists in ``references.bib``;
 * every name shown with a ``{glue}`` role or directive is glued in one of its code cells;
-* it is listed in ``_toc.yml`` (pages whose name starts with ``_`` are templates, not pages).
+* it is listed in ``_toc.yml`` (pages whose name starts with ``_`` are templates, not pages);
+* its code cells import the library in the book's one style: ``import emergence`` (for
+  ``emergence.setup``) and ``from emergence.<module> import <names>``; ``from emergence
+  import <name>``, ``import emergence.<module>`` and ``import emergence... as <alias>`` are
+  errors. While :data:`IMPORT_STYLE_ENFORCED` is False (chapters are being converted), they
+  are listed as notes instead.
 
 Besides problems, the checker lists *notes*: work a maintainer completes, which does not fail
-the check. Today there is one kind: a glossary entry without its Chinese name (the glossary
-gives each term's Chinese name as the seed blog posts use it), so a contributor who does not
-write Chinese can add a term in English and a maintainer adds the Chinese name.
+the check:
+
+* a glossary entry without its Chinese name (the glossary gives each term's Chinese name as
+  the seed blog posts use it), so a contributor who does not write Chinese can add a term in
+  English and a maintainer adds the Chinese name;
+* a library function or class whose docstring says it is introduced in a chapter ("Introduced
+  in the chapter 'Title' (label)") while that chapter never names it as inline code,
+  ``emergence.<module>.<name>`` (which the built book links to its source).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from dataclasses import dataclass
@@ -41,6 +52,21 @@ _GLUE_CALL = re.compile(r"\bglue\(\s*(?:name\s*=\s*)?[\"']([^\"']+)[\"']")
 _CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _GLOSSARY_BLOCK = re.compile(r"^```\{glossary\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _CHINESE = re.compile(r"[\u3400-\u9fff]")
+_LABEL_LINE = re.compile(r"^\(([A-Za-z0-9][\w.:-]*)\)=[ \t]*$", re.MULTILINE)
+# "Introduced in the chapter 'Title' (label)", "Introduced in 'Title' (label)", or with a
+# :ref:`label` role; the docstring's line breaks are folded to spaces first
+_INTRODUCED_IN = re.compile(r"Introduced in (?:the chapter )?(?:'[^']*'\s*\(([\w.:-]+)\)"
+                            r"|:ref:`([\w.:-]+)`)")
+# a cell's IPython lines (magics, shell escapes), which are not Python
+_IPYTHON_LINE = re.compile(r"^\s*[%!].*$", re.MULTILINE)
+
+#: Whether an import in a chapter that breaks the book's import style fails the check (True)
+#: or is listed as a note for a maintainer (False, while chapters are being converted).
+IMPORT_STYLE_ENFORCED = False
+
+#: The package the chapters import, and the folder (under the book root) of its source.
+LIBRARY = "emergence"
+LIBRARY_SOURCE = Path("code") / LIBRARY
 
 #: the page whose glossary entries should each give a Chinese name
 GLOSSARY_PAGE = "glossary.md"
@@ -80,7 +106,41 @@ def toc_files(toc_file: Path) -> set[str]:
     return found
 
 
-def check_page(path: Path, root: Path, bib_keys: set[str], listed: set[str]) -> list[Problem]:
+def import_style_problems(path: Path, body: str) -> list[Problem]:
+    """Imports of the library in the code cells of a page (``body``, without front matter)
+    that break the book's one import style."""
+    problems = []
+    for cell in _CODE_CELL.findall(body):
+        try:
+            tree = ast.parse(_IPYTHON_LINE.sub("", cell))
+        except SyntaxError:
+            continue  # the chapter's own execution reports it
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == LIBRARY and not node.level:
+                names = ", ".join(alias.name for alias in node.names)
+                problems.append(Problem(path, f"'from {LIBRARY} import {names}': import the "
+                                              f"names from their module, 'from {LIBRARY}."
+                                              f"<module> import <names>' ('import {LIBRARY}' "
+                                              f"only for {LIBRARY}.setup)"))
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    f"{LIBRARY}.") and any(alias.asname for alias in node.names):
+                renamed = ", ".join(f"{a.name} as {a.asname}" for a in node.names if a.asname)
+                problems.append(Problem(path, f"'from {node.module} import {renamed}': "
+                                              "import names without renaming them"))
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    top = alias.name.split(".")[0]
+                    if top == LIBRARY and (alias.asname or alias.name != LIBRARY):
+                        shown = alias.name + (f" as {alias.asname}" if alias.asname else "")
+                        problems.append(Problem(path, f"'import {shown}': write 'import "
+                                                      f"{LIBRARY}' (for {LIBRARY}.setup) or "
+                                                      f"'from {LIBRARY}.<module> import "
+                                                      "<names>'"))
+    return problems
+
+
+def check_page(path: Path, root: Path, bib_keys: set[str], listed: set[str],
+               enforce_import_style: bool = IMPORT_STYLE_ENFORCED) -> list[Problem]:
     """Problems of one page; ``path`` lies under ``root``."""
     text = path.read_text(encoding="utf-8")
     body = _FRONT_MATTER.sub("", text, count=1)
@@ -103,16 +163,18 @@ def check_page(path: Path, root: Path, bib_keys: set[str], listed: set[str]) -> 
         entry = path.relative_to(root).with_suffix("").as_posix()
         if entry not in listed:
             problems.append(Problem(path, f"is not listed in _toc.yml (add '- file: {entry}')"))
+    if enforce_import_style:
+        problems.extend(import_style_problems(path, body))
     return problems
 
 
-def check_book(root: Path) -> list[Problem]:
+def check_book(root: Path, enforce_import_style: bool = IMPORT_STYLE_ENFORCED) -> list[Problem]:
     """Problems of every page in ``root/chapters``."""
     bib_keys = bibliography_keys(root / "references.bib")
     listed = toc_files(root / "_toc.yml")
     problems = []
     for path in sorted((root / CHAPTER_FOLDER).glob("*.md")):
-        problems.extend(check_page(path, root, bib_keys, listed))
+        problems.extend(check_page(path, root, bib_keys, listed, enforce_import_style))
     for entry in sorted(listed):
         if not (root / entry).with_suffix(".md").is_file():
             problems.append(Problem(root / "_toc.yml", f"lists '{entry}', which does not exist"))
@@ -133,16 +195,102 @@ def glossary_terms(glossary: Path) -> dict[str, str]:
     return entries
 
 
-def maintainer_notes(root: Path) -> list[Problem]:
-    """What a maintainer completes, without failing the check: glossary entries without a
-    Chinese name."""
-    glossary = root / CHAPTER_FOLDER / GLOSSARY_PAGE
-    if not glossary.is_file():
+def introduced_objects(source: Path, package: str = LIBRARY) -> list[tuple[str, str]]:
+    """``(dotted name, label)`` of every function, class and method under ``source`` (the
+    folder of ``package``) whose docstring says which chapter introduces it.
+
+    The source is read, not imported: the checker runs without the library's dependencies.
+    """
+    found = []
+    for file, module, tree in _modules(source, package):
+
+        def visit(node: ast.AST, prefix: str) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    name = f"{prefix}.{child.name}"
+                    docstring = " ".join((ast.get_docstring(child) or "").split())
+                    for match in _INTRODUCED_IN.finditer(docstring):
+                        found.append((name, match[1] or match[2]))
+                    if isinstance(child, ast.ClassDef):
+                        visit(child, name)
+
+        visit(tree, module)
+    return found
+
+
+def _modules(source: Path, package: str) -> list[tuple[Path, str, ast.Module]]:
+    """Each module of the package in ``source``: its file, dotted name and syntax tree."""
+    found = []
+    for file in sorted(source.rglob("*.py")):
+        parts = list(file.relative_to(source).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+        found.append((file, ".".join([package, *parts]), tree))
+    return found
+
+
+def reexported_names(source: Path, package: str = LIBRARY) -> dict[str, set[str]]:
+    """Other names of an object that a package's ``__init__`` imports from its modules:
+    ``emergence.runtime.setup`` is also ``emergence.setup``."""
+    aliases: dict[str, set[str]] = {}
+    for file, module, tree in _modules(source, package):
+        if file.name != "__init__.py":
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package):
+                for alias in node.names:
+                    aliases.setdefault(f"{node.module}.{alias.name}", set()).add(
+                        f"{module}.{alias.asname or alias.name}")
+    return aliases
+
+
+def page_labels(root: Path) -> dict[str, Path]:
+    """Each label, ``(my-label)=``, written on a page in ``root/chapters``, with its page."""
+    return {label: path for path in sorted((root / CHAPTER_FOLDER).glob("*.md"))
+            for label in _LABEL_LINE.findall(path.read_text(encoding="utf-8"))}
+
+
+def unnamed_introductions(root: Path) -> list[Problem]:
+    """Library objects whose docstring names the chapter that introduces them, where that
+    chapter never names them as ``emergence.<module>.<name>``."""
+    source = root / LIBRARY_SOURCE
+    if not source.is_dir():
         return []
-    return [Problem(glossary, f"glossary term '{term}' has no Chinese name yet; a maintainer "
-                              "will add it (contributors may leave it out)")
-            for term, definition in glossary_terms(glossary).items()
-            if not _CHINESE.search(definition)]
+    labels = page_labels(root)
+    aliases = reexported_names(source)
+    notes = []
+    for name, label in introduced_objects(source):
+        page = labels.get(label)
+        names = "|".join(re.escape(n) for n in sorted({name} | aliases.get(name, set())))
+        if page is None:
+            notes.append(Problem(source, f"{name} says it is introduced at the label "
+                                         f"'{label}', which no page defines"))
+        elif not re.search(f"`(?:{names})(?:\\(\\))?`", page.read_text(encoding="utf-8")):
+            notes.append(Problem(page, f"{name} is introduced here (its docstring says so), "
+                                       f"but the page never names it as `{name}`, which would "
+                                       "link to its source"))
+    return notes
+
+
+def maintainer_notes(root: Path, enforce_import_style: bool = IMPORT_STYLE_ENFORCED
+                     ) -> list[Problem]:
+    """What a maintainer completes, without failing the check: glossary entries without a
+    Chinese name, library objects their chapter never names, and (while the import style is
+    not enforced) imports that break it."""
+    notes = []
+    glossary = root / CHAPTER_FOLDER / GLOSSARY_PAGE
+    if glossary.is_file():
+        notes += [Problem(glossary, f"glossary term '{term}' has no Chinese name yet; a "
+                                    "maintainer will add it (contributors may leave it out)")
+                  for term, definition in glossary_terms(glossary).items()
+                  if not _CHINESE.search(definition)]
+    notes += unnamed_introductions(root)
+    if not enforce_import_style:
+        for path in sorted((root / CHAPTER_FOLDER).glob("*.md")):
+            body = _FRONT_MATTER.sub("", path.read_text(encoding="utf-8"), count=1)
+            notes += import_style_problems(path, body)
+    return notes
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,8 @@ second time under nbval and compares each cell's output with the cached one
 executions must print the same numbers. Kernels of both start from the process that calls
 :func:`prepare`, so both see the same environment. myst-nb keys its cache on the code cells
 only; the cache is therefore emptied whenever anything else that decides a chapter's output
-changes: the ``code/`` package, the pinned requirements or the project metadata.
+changes: the ``emergence`` package, the kernels' environment (this module), the pinned
+requirements or the project metadata (:data:`EXECUTION_INPUTS`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from jupyter_cache import get_cache
+from jupyter_cache.base import ProjectNb
 from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 #: The folder of the book's pages, relative to the book root.
 CHAPTER_FOLDER = "chapters"
@@ -53,12 +56,22 @@ KERNEL_ENVIRONMENT = {
 #: an error that says so, and never falls back to another model.
 KERNEL_ENVIRONMENT_DEFAULTS = {"HF_HUB_OFFLINE": "1"}
 
+#: How the book's executions launch kernels: the kernel manager gives each kernel CurveZMQ
+#: keys, where the kernel declares it supports them (ipykernel does), so that kernel and
+#: client talk encrypted. A kernel launched without them talks plain TCP and says so in a
+#: warning ("Kernel is running over TCP without encryption") on every build's log.
+KERNEL_MANAGER_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+
 #: Seconds a cell may run. _config.yml (execute: timeout) and pytest.ini
 #: (--nbval-cell-timeout) cannot import it; a test checks that they say the same.
 CELL_TIMEOUT_SECONDS = 120
 
-#: Paths, relative to the book root, whose content decides what a chapter prints.
-EXECUTION_INPUTS = ("code", "requirements.txt", "pyproject.toml")
+#: Paths, relative to the book root, whose content decides what a chapter prints: the library,
+#: this module (the kernels' environment), the pinned requirements and the model's wheel.
+#: The rest of ``code/booktools`` shapes the site and the tests, not the outputs: editing it
+#: does not re-execute every chapter.
+EXECUTION_INPUTS = ("code/emergence", "code/booktools/execution.py", "requirements.txt",
+                    "requirements-models.txt", "pyproject.toml")
 
 _STAMP_NAME = "inputs.sha256"
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -104,7 +117,7 @@ def read_chapter(path: Path) -> NotebookNode:
 def execute_chapter(notebook: NotebookNode, cwd: Path) -> ExecutionResult:
     """Execute ``notebook`` in place, in ``cwd``, as the book build does (no errors allowed)."""
     return single_nb_execution(notebook, cwd=str(cwd), timeout=CELL_TIMEOUT_SECONDS,
-                               allow_errors=False)
+                               allow_errors=False, config=KERNEL_MANAGER_CONFIG)
 
 
 def default_cache(root: Path) -> Path:
@@ -158,11 +171,22 @@ def parallel_chapters() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_PARALLEL_CHAPTERS))
 
 
+class _BookExecutionWorker(ExecutionWorkerLocalMProc):
+    """jupyter-cache's worker (execute in the chapter's folder, then cache the outputs),
+    launching kernels as :func:`execute_chapter` does."""
+
+    @staticmethod
+    def execute(project_nb: ProjectNb, data: ProcessData) -> ExecutionResult:
+        return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent),
+                                   timeout=data.timeout, allow_errors=data.allow_errors,
+                                   config=KERNEL_MANAGER_CONFIG)
+
+
 def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
-    """jupyter-cache's own worker (execute, then cache the outputs), plus the peak memory
-    of the chapter's kernel: each pool process runs one chapter, so the largest finished
-    child of this process is that kernel."""
-    status, uri = ExecutionWorkerLocalMProc()(data)
+    """The book's worker (execute, then cache the outputs), plus the peak memory of the
+    chapter's kernel: each pool process runs one chapter, so the largest finished child of
+    this process is that kernel."""
+    status, uri = _BookExecutionWorker()(data)
     return status, uri, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
