@@ -49,6 +49,9 @@ _BIB_KEY = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
 _GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
 _GLUE_DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)", re.MULTILINE)
 _GLUE_CALL = re.compile(r"\bglue\(\s*(?:name\s*=\s*)?[\"']([^\"']+)[\"']")
+# LanguageModel.glue(prefix) (emergence.lm) glues the model's description, size and credit.
+_MODEL_GLUE_CALL = re.compile(r"\.glue\(\s*[\"'](\w+)[\"']\s*\)")
+_MODEL_GLUE_NAMES = ("model", "params_m", "credit")
 _CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _GLOSSARY_BLOCK = re.compile(r"^```\{glossary\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _CHINESE = re.compile(r"[\u3400-\u9fff]")
@@ -156,7 +159,10 @@ def check_page(path: Path, root: Path, bib_keys: set[str], listed: set[str],
     for key in sorted(cited - bib_keys):
         problems.append(Problem(path, f"cites '{key}', which is not in references.bib"))
     shown = set(_GLUE_ROLE.findall(body)) | set(_GLUE_DIRECTIVE.findall(body))
-    defined = {name for cell in _CODE_CELL.findall(body) for name in _GLUE_CALL.findall(cell)}
+    cells = _CODE_CELL.findall(body)
+    defined = {name for cell in cells for name in _GLUE_CALL.findall(cell)}
+    defined |= {f"{prefix}_{name}" for cell in cells for prefix in _MODEL_GLUE_CALL.findall(cell)
+                for name in _MODEL_GLUE_NAMES}
     for name in sorted(shown - defined):
         problems.append(Problem(path, f"shows glued name '{name}' but no code cell glues it"))
     if not path.name.startswith("_"):
