@@ -93,6 +93,8 @@ def test_task_rejects_bad_arguments():
         corpus.batches(0)
     with pytest.raises(ValueError, match="seed"):
         corpus.batches(4, seed=-1)
+    with pytest.raises(ValueError, match="step"):
+        corpus.batches(4)(-1)
 
 
 def test_training_is_seeded_and_counts_tokens():

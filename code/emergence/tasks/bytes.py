@@ -60,9 +60,9 @@ def _as_tensor(data: bytes) -> torch.Tensor:
 class ByteCorpus(Task):
     """Next-byte prediction: random windows of ``train_bytes`` to train on, ``held_out`` to score.
 
-    A batch is ``batch_size`` windows of ``context`` bytes whose start positions are drawn from
-    a ``torch.Generator`` seeded with the seed and the step, so batch ``step`` depends on
-    nothing else; within a window every byte after the first is predicted from those before
+    A batch is ``batch_size`` windows of ``context`` bytes whose start positions are the
+    ``step``-th ``batch_size`` draws of a ``torch.Generator`` seeded with the seed, so batch
+    ``step`` depends on nothing else, in whatever order the steps are asked for; within a window every byte after the first is predicted from those before
     it. :meth:`evaluate` returns ``{"loss": ...}``, the mean cross-entropy on ``held_out`` in
     nats per byte (:func:`held_out_loss`). Introduced in the chapter 'A scaling law measured
     here' (measured-scaling).
@@ -97,11 +97,18 @@ class ByteCorpus(Task):
             raise ValueError(f"seed must be >= 0, got {seed}")
         data, context = self._train, self.context
         offsets = torch.arange(context)
+        # One stream of start positions per seed, drawn a batch at a time and kept, so that a
+        # step asked for again (or out of order) gets the same windows
+        generator = torch.Generator().manual_seed(seed)
+        drawn: list[torch.Tensor] = []
 
         def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-            generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
-            starts = torch.randint(0, len(data) - context + 1, (batch_size,), generator=generator)
-            window = data[starts[:, None] + offsets]
+            if step < 0:
+                raise ValueError(f"step must be >= 0, got {step}")
+            while len(drawn) <= step:
+                drawn.append(torch.randint(0, len(data) - context + 1, (batch_size,),
+                                           generator=generator))
+            window = data[drawn[step][:, None] + offsets]
             # GPT-2 shifts the labels itself: each window predicts its bytes 2..context
             return window, window
 
