@@ -60,10 +60,11 @@ def _as_tensor(data: bytes) -> torch.Tensor:
 class ByteCorpus(Task):
     """Next-byte prediction: random windows of ``train_bytes`` to train on, ``held_out`` to score.
 
-    A batch is ``batch_size`` windows of ``context`` bytes whose start positions are the
-    ``step``-th ``batch_size`` draws of a ``torch.Generator`` seeded with the seed, so batch
-    ``step`` depends on nothing else, in whatever order the steps are asked for; within a window every byte after the first is predicted from those before
-    it. :meth:`evaluate` returns ``{"loss": ...}``, the mean cross-entropy on ``held_out`` in
+    A batch is ``batch_size`` windows of ``context`` bytes; their start positions are the
+    ``step``-th group of ``batch_size`` draws from a ``torch.Generator`` seeded with the seed,
+    so batch ``step`` depends on nothing else, in whatever order the steps are asked for.
+    Within a window every byte after the first is predicted from those before it.
+    :meth:`evaluate` returns ``{"loss": ...}``, the mean cross-entropy on ``held_out`` in
     nats per byte (:func:`held_out_loss`). Introduced in the chapter 'A scaling law measured
     here' (measured-scaling).
     """
