@@ -1,22 +1,22 @@
-"""Byte-level language models trained on Python's own help text.
+"""Next-byte prediction on a byte string: Python's own help text as a training corpus.
 
 The corpus is the English help text that ships with every Python installation
 (``pydoc_data.topics``), so no download is needed. A byte-level model has a vocabulary of
 256 and needs no tokenizer, which makes its loss in nats per byte comparable across model
-sizes and with general-purpose compressors. The models are the book's tiny GPT-2s from
-:mod:`emergence.model`. Introduced in the chapter 'A scaling law measured here'
-(measured-scaling); also used by the chapter on compression.
+sizes and with general-purpose compressors. :class:`ByteCorpus` is the task
+(:class:`emergence.tasks.Task`) that :func:`emergence.training.train` trains on. Introduced
+in the chapter 'A scaling law measured here' (measured-scaling); also used by the chapters
+on IsoFLOP profiles and on compression.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from transformers import GPT2LMHeadModel
 
-from emergence.model import TrainingLog, count_parameters, tiny_gpt2, train
+from emergence.tasks import Batches, Shape, Task
 
 #: A byte-level model predicts one of the 256 possible byte values.
 VOCAB_SIZE = 256
@@ -52,112 +52,72 @@ def split_corpus(data: bytes, held_out_fraction: float = 0.1) -> tuple[bytes, by
     return bytes(data[:cut]), bytes(data[cut:])
 
 
-@dataclass
-class ByteLMRun:
-    """A trained byte-level model and what it cost.
-
-    ``n_parameters`` counts every trainable parameter, ``n_non_embedding`` leaves out the
-    token and position embeddings (Kaplan et al.'s N). ``steps`` x ``batch_size`` x
-    ``context`` bytes were seen in training (``log.tokens``). Introduced in the chapter 'A
-    scaling law measured here' (measured-scaling).
-    """
-
-    model: GPT2LMHeadModel
-    n_parameters: int
-    n_non_embedding: int
-    log: TrainingLog
-    n_layer: int
-    n_embd: int
-    n_head: int
-    context: int
-    batch_size: int
-    steps: int
-    lr: float
-    seed: int
-
-    @property
-    def final_train_loss(self) -> float:
-        """Training loss of the last step, in nats per byte."""
-        return self.log.losses[-1]
-
-
 def _as_tensor(data: bytes) -> torch.Tensor:
     # bytearray: torch.frombuffer warns on read-only buffers such as bytes
     return torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
 
 
-def train_byte_lm(
-    n_layer: int,
-    n_embd: int,
-    n_head: int,
-    train_bytes: bytes,
-    tokens: int,
-    context: int = 64,
-    batch_size: int = 32,
-    lr: float = 3e-3,
-    seed: int = 0,
-) -> ByteLMRun:
-    """Train a byte-level tiny GPT-2 on random windows of ``train_bytes`` for ``tokens`` bytes.
+class ByteCorpus(Task):
+    """Next-byte prediction: random windows of ``train_bytes`` to train on, ``held_out`` to score.
 
-    The budget is met with ``tokens // (batch_size * context)`` steps (at least one batch
-    must fit). Windows start at positions drawn from a ``torch.Generator`` seeded with
-    ``seed``, and the weights are initialised after ``torch.manual_seed(seed)``, so a run
-    depends only on its arguments, not on what ran before it. The learning rate warms up
-    over the first tenth of the steps. Introduced in the chapter 'A scaling law measured
+    A batch is ``batch_size`` windows of ``context`` bytes; their start positions are the
+    ``step``-th group of ``batch_size`` draws from a ``torch.Generator`` seeded with the seed,
+    so batch ``step`` depends on nothing else, in whatever order the steps are asked for.
+    Within a window every byte after the first is predicted from those before it.
+    :meth:`evaluate` returns ``{"loss": ...}``, the mean cross-entropy on ``held_out`` in
+    nats per byte (:func:`held_out_loss`). Introduced in the chapter 'A scaling law measured
     here' (measured-scaling).
     """
-    if context < 2:
-        raise ValueError(f"context must be >= 2 (one byte to predict from another), got {context}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    if len(train_bytes) < context:
-        raise ValueError(
-            f"train_bytes has {len(train_bytes)} bytes, fewer than one context of {context}"
-        )
-    steps = tokens // (batch_size * context)
-    if steps < 1:
-        raise ValueError(
-            f"tokens ({tokens}) must cover at least one batch of "
-            f"batch_size x context = {batch_size * context} bytes"
-        )
-    torch.manual_seed(seed)
-    model = tiny_gpt2(
-        VOCAB_SIZE, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=context
-    )
-    data = _as_tensor(train_bytes)
-    generator = torch.Generator().manual_seed(seed)
-    offsets = torch.arange(context)
 
-    def batch_fn(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        starts = torch.randint(0, len(data) - context + 1, (batch_size,), generator=generator)
-        window = data[starts[:, None] + offsets]
-        # GPT-2 shifts the labels itself: each window predicts its bytes 2..context
-        return window, window
+    vocab_size = VOCAB_SIZE
 
-    log = train(
-        model,
-        batch_fn,
-        steps=steps,
-        lr=lr,
-        warmup_steps=steps // 10,
-        description=f"byte LM {n_layer}x{n_embd}",
-    )
-    return ByteLMRun(
-        model=model,
-        n_parameters=count_parameters(model),
-        n_non_embedding=count_parameters(model, non_embedding=True),
-        log=log,
-        n_layer=n_layer,
-        n_embd=n_embd,
-        n_head=n_head,
-        context=context,
-        batch_size=batch_size,
-        steps=steps,
-        lr=lr,
-        seed=seed,
-    )
+    def __init__(self, train_bytes: bytes, held_out: bytes, context: int = 64) -> None:
+        if not isinstance(train_bytes, (bytes, bytearray)) or not isinstance(
+            held_out, (bytes, bytearray)
+        ):
+            raise ValueError("train_bytes and held_out must be bytes")
+        if context < 2:
+            raise ValueError(
+                f"context must be >= 2 (one byte to predict from another), got {context}"
+            )
+        for name, data in (("train_bytes", train_bytes), ("held_out", held_out)):
+            if len(data) < context:
+                raise ValueError(
+                    f"{name} has {len(data)} bytes, fewer than one context of {context}"
+                )
+        self.context = context
+        self.held_out = bytes(held_out)
+        self._train = _as_tensor(train_bytes)
+
+    def batches(self, batch_size: int, seed: int = 0) -> Batches:
+        """Batches of ``batch_size`` random windows; batch ``step`` is a function of ``seed`` and
+        ``step`` only."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        data, context = self._train, self.context
+        offsets = torch.arange(context)
+        # One stream of start positions per seed, drawn a batch at a time and kept, so that a
+        # step asked for again (or out of order) gets the same windows
+        generator = torch.Generator().manual_seed(seed)
+        drawn: list[torch.Tensor] = []
+
+        def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            if step < 0:
+                raise ValueError(f"step must be >= 0, got {step}")
+            while len(drawn) <= step:
+                drawn.append(torch.randint(0, len(data) - context + 1, (batch_size,),
+                                           generator=generator))
+            window = data[drawn[step][:, None] + offsets]
+            # GPT-2 shifts the labels itself: each window predicts its bytes 2..context
+            return window, window
+
+        return batch
+
+    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+        """``{"loss": held-out cross-entropy in nats per byte}`` (see :func:`held_out_loss`)."""
+        return {"loss": held_out_loss(model, self.held_out, context=self.context)}
 
 
 def held_out_loss(
@@ -205,25 +165,22 @@ def held_out_loss(
     return total / (n_windows * (context - 1))
 
 
-def byte_lm_parameters(n_layer: int, n_embd: int, n_head: int, context: int = 64) -> int:
-    """Total trainable parameters of the byte-level model :func:`train_byte_lm` would build.
+def byte_lm_parameters(shape: Shape, context: int = 64) -> int:
+    """Total trainable parameters of a byte-level model of ``shape`` reading ``context`` bytes.
 
     Counts every parameter, embeddings included (Hoffmann et al.'s N), from the shape alone,
     so that a training budget can be set before the run: per block of width d, attention
     4d^2 + 4d, MLP 8d^2 + 5d and two layer norms 4d; a final layer norm 2d; token and
     position embeddings (256 + ``context``) d, the output head being tied to the token
-    embedding. Introduced in the chapter 'IsoFLOP profiles on models you train' (isoflop).
+    embedding. Equals ``count_parameters(ByteCorpus(..., context=context).model(shape))``.
+    Introduced in the chapter 'IsoFLOP profiles on models you train' (isoflop).
     """
-    if min(n_layer, n_embd, n_head) < 1:
-        raise ValueError(
-            f"n_layer, n_embd and n_head must be >= 1, got {n_layer}, {n_embd}, {n_head}"
-        )
-    if n_embd % n_head:
-        raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+    if not isinstance(shape, Shape):
+        raise ValueError(f"shape must be a Shape, got {type(shape).__name__}")
     if context < 2:
         raise ValueError(f"context must be >= 2, got {context}")
-    d = n_embd
-    return n_layer * (12 * d * d + 13 * d) + 2 * d + (VOCAB_SIZE + context) * d
+    d = shape.n_embd
+    return shape.n_layer * (12 * d * d + 13 * d) + 2 * d + (VOCAB_SIZE + context) * d
 
 
 def tokens_for_compute(
@@ -232,8 +189,8 @@ def tokens_for_compute(
     """Training bytes that spend ``compute`` FLOP on a model of ``n_parameters``, by C = 6ND.
 
     D = C / (6N) is rounded to the nearest whole number of batches of ``batch_size`` x
-    ``context`` bytes (at least one), since :func:`train_byte_lm` trains on whole batches;
-    the compute actually spent is 6 x ``n_parameters`` x the result. Introduced in the
+    ``context`` bytes (at least one), since training runs whole batches; the compute
+    actually spent is 6 x ``n_parameters`` x the result. Introduced in the
     chapter 'IsoFLOP profiles on models you train' (isoflop).
     """
     if not (math.isfinite(compute) and compute > 0):
