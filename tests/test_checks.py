@@ -173,9 +173,10 @@ def test_a_cell_that_is_not_python_is_left_to_the_execution():
     assert _import_messages("from emergence import (") == []
 
 
-def test_the_import_style_is_a_problem_only_when_enforced(tmp_path):
+def test_the_import_style_is_a_problem_unless_switched_off(tmp_path):
     make_book(tmp_path, GOOD_CHAPTER + _cells("from emergence import lm"))
-    assert messages(tmp_path) == []
+    assert messages(tmp_path)[0].startswith("'from emergence import lm'")
+    assert check_book(tmp_path, enforce_import_style=False) == []
     assert [note.message for note in maintainer_notes(tmp_path, enforce_import_style=False)
             ][0].startswith("'from emergence import lm'")
     enforced = [p.message for p in check_book(tmp_path, enforce_import_style=True)]
@@ -223,24 +224,26 @@ def test_introduced_objects_are_read_from_docstrings(tmp_path):
         ("emergence.sub.tools.Fit.predict", "nowhere")]
 
 
-def test_an_introduced_function_its_chapter_never_names_is_a_note(tmp_path):
+def test_an_introduced_function_its_chapter_neither_lists_nor_names_is_a_problem(tmp_path):
     path = make_book(tmp_path, GOOD_CHAPTER + "\nWe use `emergence.sub.tools.named()`.\n\n"
                                               "(chapter-section)=\n## Fits\n\n"
                                               "And `emergence.sub.tools.Fit`.\n")
     _library(tmp_path)
-    assert messages(tmp_path) == []
-    notes = [str(note) for note in maintainer_notes(tmp_path)]
-    assert notes == [
+    assert [str(problem) for problem in check_book(tmp_path)] == [
         f"{path}: emergence.sub.tools.unnamed is introduced here (its docstring says so), but "
-        "the page never names it as `emergence.sub.tools.unnamed`, which would link to its "
-        "source",
+        "the page neither lists it (```{introduced-here}) nor names it as "
+        "`emergence.sub.tools.unnamed`; either links to its source",
         f"{tmp_path / 'code' / 'emergence'}: emergence.sub.tools.Fit.predict says it is "
         "introduced at the label 'nowhere', which no page defines"]
+    path.write_text(path.read_text() + "\n```{introduced-here}\n```\n")
+    assert [problem.message for problem in check_book(tmp_path)] == [
+        "emergence.sub.tools.Fit.predict says it is introduced at the label 'nowhere', which no "
+        "page defines"]
 
 
 def test_a_function_named_by_the_name_its_package_exports_counts_as_named(tmp_path):
     make_book(tmp_path, GOOD_CHAPTER + "\nWe use `emergence.sub.tools.named()` and "
                                        "`emergence.shortcut()`.\n")
     _library(tmp_path)
-    notes = [note.message for note in maintainer_notes(tmp_path)]
-    assert not any("emergence.sub.tools.unnamed" in note for note in notes), notes
+    problems = [problem.message for problem in check_book(tmp_path)]
+    assert not any("emergence.sub.tools.unnamed" in problem for problem in problems), problems

@@ -8,6 +8,9 @@ extension
   moved or renamed is on the page at the next build, with no list to keep up to date.
   ``sphinx.ext.autodoc`` writes each module's documentation and ``sphinx.ext.viewcode`` a
   page of its highlighted source, with an anchor at each documented object;
+* adds the directive ``{introduced-here}``, which lists the library functions and classes
+  whose docstring says the page introduces them ("Introduced in the chapter '...' (label)",
+  read by :func:`booktools.checks.introduced_objects`), each linked to its source as below;
 * turns every inline literal of a page that names a documented object of the package
   (``emergence.<module>.<name>``, with or without a trailing ``()``) into a link to that
   object's source, on the viewcode page; a literal naming a module links to its whole source.
@@ -22,6 +25,8 @@ import importlib
 import pkgutil
 import posixpath
 import re
+
+from pathlib import Path
 
 from docutils import nodes
 from docutils.statemachine import StringList
@@ -77,6 +82,30 @@ class PackageReference(SphinxDirective):
             self.state.nested_parse(body, self.content_offset, section)
             sections.append(section)
         return sections
+
+
+class IntroducedHere(SphinxDirective):
+    """``{introduced-here}``: the library objects this page introduces, as a list of names,
+    each of which :func:`link_literals_to_source` links to its source."""
+
+    def run(self) -> list[nodes.Node]:
+        from booktools.checks import LIBRARY_SOURCE, introduced_objects, page_labels
+
+        root = Path(self.env.srcdir)
+        page = Path(self.env.doc2path(self.env.docname)).resolve()
+        labels = {label: path.resolve() for label, path in page_labels(root).items()}
+        names = sorted(name for name, label in introduced_objects(root / LIBRARY_SOURCE)
+                       if labels.get(label) == page)
+        if not names:
+            raise self.error("no library object's docstring says this page introduces it")
+        for file in (root / LIBRARY_SOURCE).rglob("*.py"):
+            self.env.note_dependency(str(file))  # a docstring that changes changes the list
+        listing = nodes.bullet_list(classes=["introduced-here"])
+        for name in names:
+            paragraph = nodes.paragraph()
+            paragraph += nodes.literal(text=name)
+            listing += nodes.list_item("", paragraph)
+        return [listing]
 
 
 def _definition(module: str, inside: str) -> tuple[str, str] | None:
@@ -166,6 +195,7 @@ def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx.ext.viewcode")
     app.add_config_value("source_link_package", "emergence", "env")
     app.add_directive("package-reference", PackageReference)
+    app.add_directive("introduced-here", IntroducedHere)
     app.connect("config-inited", _ignore_outside_references)
     app.connect("viewcode-follow-imported", _defining_module)
     app.connect("doctree-resolved", link_literals_to_source)

@@ -17,7 +17,11 @@ Rules checked, per page in ``chapters/`` (introduced on the page "Contributing a
   ``emergence.setup``) and ``from emergence.<module> import <names>``; ``from emergence
   import <name>``, ``import emergence.<module>`` and ``import emergence... as <alias>`` are
   errors. While :data:`IMPORT_STYLE_ENFORCED` is False (chapters are being converted), they
-  are listed as notes instead.
+  are listed as notes instead;
+* a library function or class whose docstring says it is introduced in a chapter ("Introduced
+  in the chapter 'Title' (label)") must be one click from that chapter to its source: listed
+  by the chapter's ``{introduced-here}`` directive or named as inline code,
+  ``emergence.<module>.<name>`` (the built book links both to the source).
 
 Besides problems, the checker lists *notes*: work a maintainer completes, which does not fail
 the check:
@@ -25,9 +29,6 @@ the check:
 * a glossary entry without its Chinese name (the glossary gives each term's Chinese name as
   the seed blog posts use it), so a contributor who does not write Chinese can add a term in
   English and a maintainer adds the Chinese name;
-* a library function or class whose docstring says it is introduced in a chapter ("Introduced
-  in the chapter 'Title' (label)") while that chapter never names it as inline code,
-  ``emergence.<module>.<name>`` (which the built book links to its source).
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ _IPYTHON_LINE = re.compile(r"^\s*[%!].*$", re.MULTILINE)
 
 #: Whether an import in a chapter that breaks the book's import style fails the check (True)
 #: or is listed as a note for a maintainer (False, while chapters are being converted).
-IMPORT_STYLE_ENFORCED = False
+IMPORT_STYLE_ENFORCED = True
 
 #: The package the chapters import, and the folder (under the book root) of its source.
 LIBRARY = "emergence"
+#: the directive (booktools.apireference) that lists, and links, what a page introduces
+INTRODUCED_HERE = "```{introduced-here}"
 LIBRARY_SOURCE = Path("code") / LIBRARY
 
 #: the page whose glossary entries should each give a Chinese name
@@ -184,7 +187,7 @@ def check_book(root: Path, enforce_import_style: bool = IMPORT_STYLE_ENFORCED) -
     for entry in sorted(listed):
         if not (root / entry).with_suffix(".md").is_file():
             problems.append(Problem(root / "_toc.yml", f"lists '{entry}', which does not exist"))
-    return problems
+    return problems + unnamed_introductions(root)
 
 
 def glossary_terms(glossary: Path) -> dict[str, str]:
@@ -259,7 +262,8 @@ def page_labels(root: Path) -> dict[str, Path]:
 
 def unnamed_introductions(root: Path) -> list[Problem]:
     """Library objects whose docstring names the chapter that introduces them, where that
-    chapter never names them as ``emergence.<module>.<name>``."""
+    chapter neither lists them (``{introduced-here}``) nor names them as
+    ``emergence.<module>.<name>``: either gives the reader one click to the source."""
     source = root / LIBRARY_SOURCE
     if not source.is_dir():
         return []
@@ -272,18 +276,18 @@ def unnamed_introductions(root: Path) -> list[Problem]:
         if page is None:
             notes.append(Problem(source, f"{name} says it is introduced at the label "
                                          f"'{label}', which no page defines"))
-        elif not re.search(f"`(?:{names})(?:\\(\\))?`", page.read_text(encoding="utf-8")):
+        elif INTRODUCED_HERE not in (text := page.read_text(encoding="utf-8")) and \
+                not re.search(f"`(?:{names})(?:\\(\\))?`", text):
             notes.append(Problem(page, f"{name} is introduced here (its docstring says so), "
-                                       f"but the page never names it as `{name}`, which would "
-                                       "link to its source"))
+                                       f"but the page neither lists it ({INTRODUCED_HERE}) nor "
+                                       f"names it as `{name}`; either links to its source"))
     return notes
 
 
 def maintainer_notes(root: Path, enforce_import_style: bool = IMPORT_STYLE_ENFORCED
                      ) -> list[Problem]:
     """What a maintainer completes, without failing the check: glossary entries without a
-    Chinese name, library objects their chapter never names, and (while the import style is
-    not enforced) imports that break it."""
+    Chinese name and (while the import style is not enforced) imports that break it."""
     notes = []
     glossary = root / CHAPTER_FOLDER / GLOSSARY_PAGE
     if glossary.is_file():
@@ -291,7 +295,6 @@ def maintainer_notes(root: Path, enforce_import_style: bool = IMPORT_STYLE_ENFOR
                                     "maintainer will add it (contributors may leave it out)")
                   for term, definition in glossary_terms(glossary).items()
                   if not _CHINESE.search(definition)]
-    notes += unnamed_introductions(root)
     if not enforce_import_style:
         for path in sorted((root / CHAPTER_FOLDER).glob("*.md")):
             body = _FRONT_MATTER.sub("", path.read_text(encoding="utf-8"), count=1)
