@@ -18,22 +18,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any
 
 import numpy as np
 from IPython.display import Markdown
 
 from emergence.scaling import ChinchillaLaw, KaplanJointLaw, KaplanPowerLaw
 
-Row = TypeVar("Row")
-
 
 def power_of_ten(value: float) -> Markdown:
     """``value`` as inline LaTeX, m x 10^e with up to three significant digits, for a
     ``{glue:md}`` role.
 
-    A paper's 8.8e13 is shown as $8.8\\times10^{13}$, its 1e4 as $10^{4}$. Introduced in the
-    chapter 'Power laws' (power-laws).
+    A paper's ``8.8e13`` becomes ``$8.8\\times10^{13}$``, its ``1e4`` ``$10^{4}$``.
+    Introduced in the chapter 'Power laws' (power-laws).
     """
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"value must be positive and finite, got {value}")
@@ -71,8 +69,9 @@ class ValueRange:
 
 
 @dataclass(frozen=True)
-class PublishedTable(Generic[Row]):
-    """A table (or the part of one the book uses) as a tuple of typed rows.
+class PublishedTable:
+    """A table (or the part of one the book uses) as a tuple of typed rows (one dataclass
+    per table: its fields are the table's columns).
 
     Iterating over it gives the rows in the paper's order. Introduced in the chapter
     'Typical emergent abilities' (typical-abilities).
@@ -81,9 +80,9 @@ class PublishedTable(Generic[Row]):
     title: str
     citation: str
     source: str
-    rows: tuple[Row, ...]
+    rows: tuple[Any, ...]
 
-    def __iter__(self) -> Iterator[Row]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.rows)
 
     def __len__(self) -> int:
