@@ -29,6 +29,7 @@ Scores = dict[str, float]
 @dataclass
 class TrainingLog:
     """What a training run measured: the loss per step, the evaluations, and throughput.
+    Introduced in the chapter 'Emergence with scale' (emergence-with-scale-training).
 
     ``seconds`` counts the optimisation steps only (not batch making or evaluation); a model
     trained in a family is charged its share of the family's time.
@@ -71,7 +72,8 @@ class Run:
 
 def throughput(logs: Sequence[TrainingLog], peak_flops: float) -> str:
     """One line on how fast ``logs``' runs trained together: tokens/s, GFLOP/s and the
-    share of ``peak_flops`` (see :func:`emergence.model.matmul_peak_flops`)."""
+    share of ``peak_flops`` (see :func:`emergence.model.matmul_peak_flops`). Introduced in
+    the chapter 'Emergence with scale' (emergence-with-scale)."""
     if not logs or peak_flops <= 0:
         raise ValueError("need at least one log and a positive peak")
     tokens = sum(log.tokens for log in logs)
@@ -124,6 +126,7 @@ def train_family(
     :func:`train` with the same seed to float32 precision: AdamW works element by element,
     so stacking the weights changes nothing but the order of additions. ``eval_fn``
     (default ``task.evaluate``) is called after each step in ``eval_steps`` (1-based).
+    Introduced in the chapter 'Emergence with scale' (emergence-with-scale-training).
     """
     _check(steps, lr, seeds, eval_steps)
     models = []
@@ -183,7 +186,8 @@ def train(
     """Train one model of ``shape`` on ``task`` from ``seed``, with Hugging Face's forward pass.
 
     The same run as ``train_family(task, shape, [seed], ...)[0]`` (the reference that
-    :func:`train_family` is tested against); see there for the arguments.
+    :func:`train_family` is tested against); see there for the arguments. Introduced in the
+    chapter 'Emergence with scale' (emergence-with-scale-training).
     """
     _check(steps, lr, [seed], eval_steps)
     torch.manual_seed(seed)

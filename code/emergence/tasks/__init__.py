@@ -31,7 +31,8 @@ Batches = Callable[[int], Batch]
 
 @dataclass(frozen=True)
 class Shape:
-    """A tiny GPT-2's shape: layers, embedding width and attention heads."""
+    """A tiny GPT-2's shape: layers, embedding width and attention heads. Introduced in the
+    chapter 'Emergence with scale' (emergence-with-scale)."""
 
     n_layer: int
     n_embd: int
@@ -48,7 +49,8 @@ class Shape:
 
 
 class Task(ABC):
-    """What a task gives the training loop: a model, batches, an evaluation."""
+    """What a task gives the training loop: a model, batches, an evaluation. Introduced in
+    the chapter 'Emergence with scale' (emergence-with-scale)."""
 
     #: Tokens in the vocabulary, and the longest sequence a model of the task reads.
     vocab_size: int
