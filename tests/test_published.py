@@ -32,7 +32,9 @@ from emergence.published import (
     HOFFMANN_2022_TEX,
     HOFFMANN_A,
     HOFFMANN_ISOFLOP_BUDGET_COUNT,
+    HOFFMANN_DATASET_SIZES,
     HOFFMANN_ISOFLOP_BUDGETS,
+    HOFFMANN_MODEL_SIZES,
     HOFFMANN_TABLE_2,
     HOFFMANN_TABLE_3,
     HUMANEVAL_PROBLEMS,
@@ -224,6 +226,8 @@ def test_hoffmann_tables_2_and_3_match_the_paper():
 
 def test_chinchilla_scalars_match_the_paper():
     assert (HOFFMANN_ISOFLOP_BUDGETS.low, HOFFMANN_ISOFLOP_BUDGETS.high) == (6e18, 3e21)
+    assert (HOFFMANN_MODEL_SIZES.low, HOFFMANN_MODEL_SIZES.high) == (70e6, 16e9)
+    assert (HOFFMANN_DATASET_SIZES.low, HOFFMANN_DATASET_SIZES.high) == (5e9, 500e9)
     assert HOFFMANN_ISOFLOP_BUDGET_COUNT.value == 9
     assert GOPHER_COMPUTE.value == 5.76e23
     assert (CHINCHILLA_PARAMETERS.value, CHINCHILLA_TOKENS.value) == (70e9, 1.4e12)

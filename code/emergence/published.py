@@ -236,6 +236,10 @@ HOFFMANN_TABLE_3 = PublishedTable(
         OptimalTokens(175e9, 3.7e12),
     ),
 )
+#: Over 400 models, "70 million to over 16 billion parameters on 5 to 500 billion tokens"
+#: (abstract); N counts every parameter, embeddings included.
+HOFFMANN_MODEL_SIZES = ValueRange(70e6, 16e9, "parameters", "hoffmann2022training", "abstract")
+HOFFMANN_DATASET_SIZES = ValueRange(5e9, 500e9, "tokens", "hoffmann2022training", "abstract")
 #: The IsoFLOP profiles of Approach 2 use 9 budgets from 6e18 to 3e21 FLOP (section 3.2).
 HOFFMANN_ISOFLOP_BUDGETS = ValueRange(6e18, 3e21, "FLOP", "hoffmann2022training", "section 3.2")
 HOFFMANN_ISOFLOP_BUDGET_COUNT = Quantity(9, "budgets", "hoffmann2022training", "section 3.2")
