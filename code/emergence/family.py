@@ -47,13 +47,10 @@ def stack(models: list[GPT2LMHeadModel]) -> Stack:
     The output head is tied to the token embedding, so it has no entry of its own.
     """
     check_family(models)
-    names = [name for name, _ in models[0].named_parameters()]
-    return {
-        name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
-        .clone()
-        .requires_grad_(True)
-        for name in names
-    }
+    members = [dict(model.named_parameters()) for model in models]
+    # torch.stack copies, so the stack shares no memory with the models
+    return {name: torch.stack([member[name].detach() for member in members]).requires_grad_(True)
+            for name in members[0]}
 
 
 def unstack(params: Stack, models: list[GPT2LMHeadModel]) -> None:

@@ -93,6 +93,22 @@ def _schedule(steps: int, warmup_steps: int) -> Callable[[int], float]:
     return factor
 
 
+def _optimiser(parameters, steps: int, lr: float, weight_decay: float, warmup_steps: int):
+    # one place for the optimiser, so that train and train_family cannot drift apart
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(steps, warmup_steps))
+
+
+def _record_evaluation(log: TrainingLog, model: GPT2LMHeadModel,
+                       evaluate: Callable[[GPT2LMHeadModel], Scores], step: int) -> None:
+    """Score ``model`` in eval mode after ``step`` (1-based) into ``log``; the caller puts
+    the model back in training mode if it trains it further."""
+    model.eval()
+    with torch.inference_mode():
+        log.evals.append(evaluate(model))
+    log.eval_steps.append(step)
+
+
 def _check(steps: int, lr: float, seeds: Sequence[int], eval_steps: Sequence[int]) -> None:
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -139,8 +155,7 @@ def train_family(
     logs = [TrainingLog(count_parameters(model)) for model in models]
     evaluate = eval_fn or task.evaluate
     wanted = set(eval_steps)
-    optimizer = torch.optim.AdamW(params.values(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(steps, warmup_steps))
+    optimizer, scheduler = _optimiser(params.values(), steps, lr, weight_decay, warmup_steps)
     for step in tqdm(range(steps), desc=description, leave=False):
         batches = [source(step) for source in sources]
         input_ids = torch.stack([ids for ids, _ in batches])
@@ -159,10 +174,7 @@ def train_family(
         if step + 1 in wanted:
             family.unstack(params, models)
             for model, log in zip(models, logs):
-                model.eval()
-                with torch.inference_mode():
-                    log.evals.append(evaluate(model))
-                log.eval_steps.append(step + 1)
+                _record_evaluation(log, model, evaluate, step + 1)
     family.unstack(params, models)
     for model in models:
         model.eval()
@@ -196,8 +208,7 @@ def train(
     log = TrainingLog(count_parameters(model))
     evaluate = eval_fn or task.evaluate
     wanted = set(eval_steps)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(steps, warmup_steps))
+    optimizer, scheduler = _optimiser(model.parameters(), steps, lr, weight_decay, warmup_steps)
     model.train()
     for step in tqdm(range(steps), desc=description, leave=False):
         input_ids, labels = source(step)
@@ -211,10 +222,7 @@ def train(
         log.tokens += input_ids.numel()
         log.losses.append(loss.item())
         if step + 1 in wanted:
-            model.eval()
-            with torch.inference_mode():
-                log.evals.append(evaluate(model))
-            log.eval_steps.append(step + 1)
+            _record_evaluation(log, model, evaluate, step + 1)
             model.train()
     model.eval()
     return Run(model, shape, seed, log)
