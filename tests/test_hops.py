@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import torch
+from oracles import NextTokenOracle
+from transformers.modeling_outputs import CausalLMOutput
 
 from emergence.tasks import IGNORE, Shape
 from emergence.tasks.hops import HopTask
@@ -43,28 +45,9 @@ def test_batches_mask_everything_but_the_answers():
     assert torch.equal(labels[:, kept], ids[:, kept])
 
 
-class _Oracle(torch.nn.Module):
-    """Puts all probability on the true next token: a perfect model of the sequences."""
-
-    def __init__(self, vocab):
-        super().__init__()
-        self.vocab = vocab
-
-    def forward(self, input_ids):
-        logits = torch.zeros(*input_ids.shape, self.vocab)
-        logits[:, :-1].scatter_(2, input_ids[:, 1:, None], 1.0)
-
-        class Out:
-            pass
-
-        out = Out()
-        out.logits = logits
-        return out
-
-
 def test_evaluate_a_perfect_and_a_fresh_model():
     task = HopTask(max_hops=3)
-    assert task.evaluate(_Oracle(task.vocab_size)) == {"1-hop": 1.0, "2-hop": 1.0, "3-hop": 1.0}
+    assert task.evaluate(NextTokenOracle(task.vocab_size)) == {"1-hop": 1.0, "2-hop": 1.0, "3-hop": 1.0}
     torch.manual_seed(0)
     fresh = task.model(Shape(1, 16, 4)).eval()
     assert all(score < 0.5 for score in task.evaluate(fresh).values())
@@ -85,12 +68,7 @@ class _AnswersOneHop(torch.nn.Module):
             for p in self.task.answer_positions:
                 logits[row, p - 1, s * s + f[seq[p - 1] - s * s]] = 1.0
 
-        class Out:
-            pass
-
-        out = Out()
-        out.logits = logits
-        return out
+        return CausalLMOutput(logits=logits)
 
 
 def test_evaluate_scores_each_hop_count_separately():

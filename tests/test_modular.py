@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from transformers.modeling_outputs import CausalLMOutput
 
 from emergence.geometry import principal_components
 from emergence.tasks import IGNORE, Shape
@@ -44,12 +45,7 @@ class _FixedLogits(torch.nn.Module):
         out = torch.zeros(*input_ids.shape, len(self.logits))
         out[:, -1] = self.logits
 
-        class Out:
-            pass
-
-        result = Out()
-        result.logits = out
-        return result
+        return CausalLMOutput(logits=out)
 
 
 def test_answer_scores_give_accuracy_and_cross_entropy():
