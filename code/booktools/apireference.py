@@ -84,21 +84,39 @@ class PackageReference(SphinxDirective):
         return sections
 
 
+def _introductions(app: Sphinx) -> dict[Path, list[str]]:
+    """Each page's introduced library objects, read from the library once per reading of
+    the pages (:func:`_forget_introductions` empties it before each)."""
+    if getattr(app, "_introductions", None) is None:
+        from booktools.checks import LIBRARY_SOURCE, introduced_objects, page_labels
+
+        root = Path(app.srcdir)
+        pages = {label: path.resolve() for label, path in page_labels(root).items()}
+        found: dict[Path, list[str]] = {}
+        for name, label in introduced_objects(root / LIBRARY_SOURCE):
+            if label in pages:
+                found.setdefault(pages[label], []).append(name)
+        app._introductions = {page: sorted(names) for page, names in found.items()}
+    return app._introductions
+
+
+def _forget_introductions(app: Sphinx, env, docnames: list[str]) -> None:
+    # a long-lived application (sphinx-autobuild) rereads the docstrings at every build
+    app._introductions = None
+
+
 class IntroducedHere(SphinxDirective):
     """``{introduced-here}``: the library objects this page introduces, as a list of names,
     each of which :func:`link_literals_to_source` links to its source."""
 
     def run(self) -> list[nodes.Node]:
-        from booktools.checks import LIBRARY_SOURCE, introduced_objects, page_labels
+        from booktools.checks import LIBRARY_SOURCE
 
-        root = Path(self.env.srcdir)
         page = Path(self.env.doc2path(self.env.docname)).resolve()
-        labels = {label: path.resolve() for label, path in page_labels(root).items()}
-        names = sorted(name for name, label in introduced_objects(root / LIBRARY_SOURCE)
-                       if labels.get(label) == page)
+        names = _introductions(self.env.app).get(page, [])
         if not names:
             raise self.error("no library object's docstring says this page introduces it")
-        for file in (root / LIBRARY_SOURCE).rglob("*.py"):
+        for file in (Path(self.env.srcdir) / LIBRARY_SOURCE).rglob("*.py"):
             self.env.note_dependency(str(file))  # a docstring that changes changes the list
         listing = nodes.bullet_list(classes=["introduced-here"])
         for name in names:
@@ -197,6 +215,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("package-reference", PackageReference)
     app.add_directive("introduced-here", IntroducedHere)
     app.connect("config-inited", _ignore_outside_references)
+    app.connect("env-before-read-docs", _forget_introductions)
     app.connect("viewcode-follow-imported", _defining_module)
     app.connect("doctree-resolved", link_literals_to_source)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
