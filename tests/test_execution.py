@@ -2,8 +2,11 @@ from pathlib import Path
 
 import nbformat
 
+from booktools import execution
 from booktools.execution import (ensure_fresh_cache, execute_chapter,
                                  execute_missing, inputs_fingerprint)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_book(root: Path) -> None:
@@ -85,3 +88,18 @@ def test_kernels_launch_quietly_with_encrypted_transport(tmp_path, capfd):
     assert notebook.cells[0].outputs[0]["text"] == "42\n"
     log = capfd.readouterr()
     assert "IPKernelApp" not in log.err + log.out, log.err
+
+
+def test_chapters_start_longest_first_and_unknown_ones_before_all():
+    chapters = [Path(f"chapters/{name}.md") for name in ("short", "new", "long", "middle")]
+    seconds = {"short.md": 3.0, "long.md": 40.0, "middle.md": 20.0}
+    order = [path.stem for path in execution.longest_first(chapters, seconds)]
+    assert order == ["new", "long", "middle", "short"]
+
+
+def test_the_recorded_chapter_seconds_name_only_chapters_of_the_book():
+    """make benchmark rewrites chapter_seconds.json; a chapter it does not list yet (a new
+    one) starts first, and a name that is no chapter any more is a stale file."""
+    listed = set(execution.expected_seconds())
+    chapters = {path.name for path in execution.notebook_chapters(ROOT)}
+    assert listed and listed <= chapters, f"not chapters: {listed - chapters}"

@@ -66,10 +66,26 @@ def _install_commands(*make_args: str) -> list[str]:
 @pytest.mark.skipif(platform.system() != "Linux", reason="the CPU index is the default on Linux")
 def test_install_takes_cpu_torch_first_on_linux():
     commands = _install_commands()
-    torch_step, lock_step = commands[0], commands[1]
+    torch_step = commands[0]
+    lock_steps = [command for command in commands if "-r requirements.txt" in command]
     assert f"--extra-index-url {CPU_TORCH_INDEX}" in torch_step
     assert "--no-deps" in torch_step and '"torch==2.13.0"' in torch_step
-    assert "-r requirements.txt" in lock_step and "extra-index-url" not in lock_step
+    assert all("extra-index-url" not in step for step in lock_steps)
+
+
+def test_uv_installs_the_lock_with_bytecode_and_pip_is_the_fallback():
+    """uv (pinned in the lock) installs the lock; bytecode is compiled at install, since
+    PYTHONDONTWRITEBYTECODE would otherwise make every kernel compile transformers again."""
+    commands = _install_commands()
+    uv_pin = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.startswith("uv==")]
+    assert len(uv_pin) == 1
+    assert any(f'pip install --quiet --disable-pip-version-check "{uv_pin[0]}"' in command
+               for command in commands)
+    (lock_step,) = [command for command in commands if "uv pip install" in command]
+    assert "--compile-bytecode -r requirements.txt" in lock_step
+    assert "|| .venv/bin/python -m pip install" in lock_step and lock_step.endswith(
+        "-r requirements.txt")
 
 
 def test_the_torch_index_can_be_overridden_for_a_gpu():

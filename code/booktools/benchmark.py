@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from jupyter_cache import get_cache
 
-from booktools.execution import PEAK_MEMORY_FILE, default_cache
+from booktools.execution import CHAPTER_SECONDS_FILE, PEAK_MEMORY_FILE, default_cache
 from emergence.model import matmul_peak_flops
 
 CHAPTER_BUDGET_SECONDS = 60.0
@@ -76,6 +76,14 @@ def run(root: Path) -> dict:
             "chapter_peak_memory_bytes": chapter_peak_memory(cache)}
 
 
+def write_chapter_seconds(seconds: dict[str, float]) -> None:
+    """Record each chapter's time in :data:`~booktools.execution.CHAPTER_SECONDS_FILE`, from
+    which later builds and test runs take the order in which to start the chapters."""
+    CHAPTER_SECONDS_FILE.write_text(
+        json.dumps({name: round(value, 1) for name, value in sorted(seconds.items())},
+                   indent=1) + "\n", encoding="utf-8")
+
+
 def over_budget(report: dict) -> list[str]:
     """Human-readable list of every budget the report exceeds."""
     problems = [f"chapter {name}: {seconds:.1f} s > {CHAPTER_BUDGET_SECONDS:.0f} s"
@@ -111,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{report['matmul_peak_flops_1_thread'] / 1e9:.0f} GFLOP/s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_chapter_seconds(report["chapter_seconds"])
+    print(f"wrote {CHAPTER_SECONDS_FILE.name}: the next builds start the longest chapters first")
     problems = over_budget(report)
     for problem in problems:
         print("OVER BUDGET:", problem)

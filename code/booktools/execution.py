@@ -190,19 +190,43 @@ def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
     return status, uri, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
+#: Each chapter's execution seconds, as ``make benchmark`` last measured them (it rewrites
+#: this file). Only the order in which chapters start depends on it: see :func:`longest_first`.
+CHAPTER_SECONDS_FILE = Path(__file__).with_name("chapter_seconds.json")
+
+
+def expected_seconds(cache_path: Path | None = None) -> dict[str, float]:
+    """How long each chapter is expected to run, keyed by file name: the times the cache at
+    ``cache_path`` recorded where it has them, else those of :data:`CHAPTER_SECONDS_FILE`."""
+    seconds = (json.loads(CHAPTER_SECONDS_FILE.read_text(encoding="utf-8"))
+               if CHAPTER_SECONDS_FILE.is_file() else {})
+    if cache_path is not None and (cache_path / "global.db").is_file():
+        for record in get_cache(str(cache_path)).list_cache_records():
+            if record.uri and record.data.get("execution_seconds"):
+                seconds[Path(record.uri).name] = float(record.data["execution_seconds"])
+    return seconds
+
+
+def longest_first(chapters: list[Path], seconds: dict[str, float]) -> list[Path]:
+    """``chapters`` in the order to start them on a few cores: longest expected first, so
+    that the last to finish is a short one (a chapter of unknown length starts first)."""
+    return sorted(chapters, key=lambda path: -seconds.get(path.name, float("inf")))
+
+
 def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_TIMEOUT_SECONDS,
                     processes: int | None = None) -> dict[str, list[str]]:
     """Execute, several at a time, every chapter whose outputs are not in the cache, and
     cache them as the book build would; return the URIs that ``succeeded`` and ``failed``.
 
-    A chapter that fails is left out of the cache: the build then executes it on its own
+    The longest chapters start first (:func:`longest_first`). A chapter that fails is left
+    out of the cache: the build then executes it on its own
     and reports the failing cell with its traceback. Each chapter's execution time is stored
     with its outputs (the status page shows it) and its peak memory in
     :data:`PEAK_MEMORY_FILE`.
     """
     cache = get_cache(str(cache_path))
     missing = []
-    for path in chapters:
+    for path in longest_first(chapters, expected_seconds(cache_path)):
         try:
             cache.match_cache_notebook(read_chapter(path))
         except KeyError:
