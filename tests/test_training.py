@@ -77,6 +77,41 @@ def test_train_family_gives_the_losses_of_training_one_by_one():
     assert together[0].log.losses != together[1].log.losses, "seeds give different runs"
 
 
+class ShiftedCopyTask(CopyTask):
+    """CopyTask on other digit strings, of the same shape: another training set."""
+
+    def batches(self, batch_size: int, seed: int = 0) -> Batches:
+        return super().batches(batch_size, seed + 7)
+
+
+class ShorterCopyTask(CopyTask):
+    """The same model (context 9), on sequences two tokens shorter."""
+
+    def batches(self, batch_size: int, seed: int = 0) -> Batches:
+        make = super().batches(batch_size, seed)
+        return lambda step: tuple(t[:, :-2] for t in make(step))
+
+
+def test_a_family_of_tasks_trains_each_member_on_its_own_task():
+    """One task per member (a sweep over data): each member's run is the run of training
+    it alone, on its task, from its seed; a seed may repeat when the tasks differ."""
+    tasks = [CopyTask(), ShiftedCopyTask()]
+    scores = [lambda model: {"member": 0.0}, lambda model: {"member": 1.0}]
+    together = train_family(tasks, SHAPE, [0, 0], 60, batch_size=16, lr=3e-3,
+                            eval_steps=[60], eval_fn=scores)
+    for member, (task, run) in enumerate(zip(tasks, together)):
+        alone = train(task, SHAPE, 60, seed=0, batch_size=16, lr=3e-3)
+        np.testing.assert_allclose(run.log.losses, alone.log.losses, rtol=1e-4, atol=1e-5)
+        assert run.log.curve("member").tolist() == [member]
+    assert together[0].log.losses != together[1].log.losses
+    with pytest.raises(ValueError, match="one task per seed"):
+        train_family(tasks, SHAPE, [0], 3)
+    with pytest.raises(ValueError, match="one eval_fn per member"):
+        train_family(tasks, SHAPE, [0, 1], 3, eval_fn=scores[:1])
+    with pytest.raises(ValueError, match="different shapes"):
+        train_family([CopyTask(), ShorterCopyTask()], SHAPE, [0, 1], 3)
+
+
 def test_a_run_depends_only_on_its_arguments():
     task = CopyTask()
     first = train(task, SHAPE, 20, seed=3, batch_size=8)
@@ -113,8 +148,10 @@ def test_a_family_must_share_one_configuration():
     task = CopyTask()
     with pytest.raises(ValueError, match="same configuration"):
         family.stack([task.model(SHAPE), task.model(Shape(1, 16, 2))])
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(ValueError, match="same task from the same seed"):
         train_family(task, SHAPE, [1, 1], 3)
+    with pytest.raises(ValueError, match="same task from the same seed"):
+        train_family([task, task], SHAPE, [1, 1], 3)
     with pytest.raises(ValueError, match="at least one"):
         family.stack([])
 

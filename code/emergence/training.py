@@ -109,19 +109,24 @@ def _record_evaluation(log: TrainingLog, model: GPT2LMHeadModel,
     log.eval_steps.append(step)
 
 
-def _check(steps: int, lr: float, seeds: Sequence[int], eval_steps: Sequence[int]) -> None:
+def _check(steps: int, lr: float, seeds: Sequence[int], eval_steps: Sequence[int],
+           tasks: Sequence[Task] | None = None) -> None:
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if lr <= 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct non-negative integers, got {list(seeds)}")
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"seeds must be non-negative integers, got {list(seeds)}")
+    members = list(zip(map(id, tasks), seeds)) if tasks is not None else list(seeds)
+    if len(set(members)) != len(members):
+        raise ValueError(f"two members would train the same task from the same seed: "
+                         f"seeds {list(seeds)}")
     if any(not 1 <= s <= steps for s in eval_steps):
         raise ValueError(f"eval_steps must lie in 1..{steps}")
 
 
 def train_family(
-    task: Task,
+    task: Task | Sequence[Task],
     shape: Shape,
     seeds: Sequence[int],
     steps: int,
@@ -131,7 +136,8 @@ def train_family(
     weight_decay: float = 0.0,
     warmup_steps: int = 0,
     eval_steps: Sequence[int] = (),
-    eval_fn: Callable[[GPT2LMHeadModel], Scores] | None = None,
+    eval_fn: Callable[[GPT2LMHeadModel], Scores]
+    | Sequence[Callable[[GPT2LMHeadModel], Scores]] | None = None,
     description: str = "training",
 ) -> list[Run]:
     """Train one model of ``shape`` per seed on ``task``, all at once; return their runs.
@@ -142,22 +148,36 @@ def train_family(
     :func:`train` with the same seed to float32 precision: AdamW works element by element,
     so stacking the weights changes nothing but the order of additions. ``eval_fn``
     (default ``task.evaluate``) is called after each step in ``eval_steps`` (1-based).
+
+    ``task`` may also be a list, one task per seed, and ``eval_fn`` one function per
+    member: the members of a sweep over data (the same shape and steps on different training
+    sets) then train as one family. Their tasks must give batches of one shape.
     Introduced in the chapter 'Emergence with scale' (emergence-with-scale-training).
     """
-    _check(steps, lr, seeds, eval_steps)
+    tasks = list(task) if isinstance(task, Sequence) else None
+    if tasks is not None and len(tasks) != len(seeds):
+        raise ValueError(f"one task per seed: got {len(tasks)} tasks and {len(seeds)} seeds")
+    _check(steps, lr, seeds, eval_steps, tasks)
+    tasks = tasks or [task] * len(seeds)
+    evaluators = (list(eval_fn) if isinstance(eval_fn, Sequence)
+                  else [eval_fn or member.evaluate for member in tasks])
+    if len(evaluators) != len(seeds):
+        raise ValueError(f"one eval_fn per member: got {len(evaluators)} for {len(seeds)}")
     models = []
-    for seed in seeds:
+    for member, seed in zip(tasks, seeds):
         torch.manual_seed(seed)
-        models.append(task.model(shape))
+        models.append(member.model(shape))
     params = family.stack(models)
     config = models[0].config
-    sources = [task.batches(batch_size, seed) for seed in seeds]
+    sources = [member.batches(batch_size, seed) for member, seed in zip(tasks, seeds)]
     logs = [TrainingLog(count_parameters(model)) for model in models]
-    evaluate = eval_fn or task.evaluate
     wanted = set(eval_steps)
     optimizer, scheduler = _optimiser(params.values(), steps, lr, weight_decay, warmup_steps)
     for step in tqdm(range(steps), desc=description, leave=False):
         batches = [source(step) for source in sources]
+        if len({ids.shape for ids, _ in batches}) > 1:
+            raise ValueError("the members' tasks give batches of different shapes: "
+                             f"{sorted({tuple(ids.shape) for ids, _ in batches})}")
         input_ids = torch.stack([ids for ids, _ in batches])
         labels = torch.stack([target for _, target in batches])
         started = time.perf_counter()
@@ -173,7 +193,7 @@ def train_family(
             log.tokens += input_ids[0].numel()
         if step + 1 in wanted:
             family.unstack(params, models)
-            for model, log in zip(models, logs):
+            for model, log, evaluate in zip(models, logs, evaluators):
                 _record_evaluation(log, model, evaluate, step + 1)
     family.unstack(params, models)
     for model in models:
