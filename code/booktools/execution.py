@@ -195,16 +195,12 @@ def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
 CHAPTER_SECONDS_FILE = Path(__file__).with_name("chapter_seconds.json")
 
 
-def expected_seconds(cache_path: Path | None = None) -> dict[str, float]:
-    """How long each chapter is expected to run, keyed by file name: the times the cache at
-    ``cache_path`` recorded where it has them, else those of :data:`CHAPTER_SECONDS_FILE`."""
-    seconds = (json.loads(CHAPTER_SECONDS_FILE.read_text(encoding="utf-8"))
-               if CHAPTER_SECONDS_FILE.is_file() else {})
-    if cache_path is not None and (cache_path / "global.db").is_file():
-        for record in get_cache(str(cache_path)).list_cache_records():
-            if record.uri and record.data.get("execution_seconds"):
-                seconds[Path(record.uri).name] = float(record.data["execution_seconds"])
-    return seconds
+def expected_seconds() -> dict[str, float]:
+    """How long each chapter is expected to run, keyed by file name, as
+    :data:`CHAPTER_SECONDS_FILE` records it (empty without that file)."""
+    if not CHAPTER_SECONDS_FILE.is_file():
+        return {}
+    return json.loads(CHAPTER_SECONDS_FILE.read_text(encoding="utf-8"))
 
 
 def longest_first(chapters: list[Path], seconds: dict[str, float]) -> list[Path]:
@@ -226,7 +222,7 @@ def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_
     """
     cache = get_cache(str(cache_path))
     missing = []
-    for path in longest_first(chapters, expected_seconds(cache_path)):
+    for path in longest_first(chapters, expected_seconds()):
         try:
             cache.match_cache_notebook(read_chapter(path))
         except KeyError:

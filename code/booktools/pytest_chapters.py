@@ -32,13 +32,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests of the built book go last, after the fast tier; chapters run longest first.
 
     With ``-n 2 --dist loadfile --no-loadscope-reorder`` (``make test``), pytest-xdist hands
     out the chapters in this order, so the last chapter to finish is a short one.
     """
-    seconds = execution.expected_seconds(execution.default_cache(Path(config.rootpath)))
+    seconds = execution.expected_seconds()
     order = {path: rank for rank, path in enumerate(execution.longest_first(
         sorted({item.path for item in items if isinstance(item.parent, ChapterNotebook)}),
         seconds))}
