@@ -22,7 +22,11 @@ from booktools import execution
 
 def pytest_configure(config: pytest.Config) -> None:
     root = Path(config.rootpath)
-    execution.prepare(root, execution.default_cache(root))
+    cache = execution.default_cache(root)
+    execution.prepare(root, cache)
+    # create the cache's database now, in the one process that configures first: pytest-xdist
+    # starts its workers later, and two workers creating it at once collide
+    get_cache(str(cache)).list_cache_records()
     config.addinivalue_line("markers", "book: needs the built book (the slow tier; runs last)")
 
 
