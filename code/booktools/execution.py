@@ -14,11 +14,13 @@ requirements or the project metadata (:data:`EXECUTION_INPUTS`).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import resource
 import shutil
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -242,3 +244,26 @@ def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_
             peaks[Path(uri).name] = peak
     peaks_file.write_text(json.dumps(peaks, indent=1, sort_keys=True) + "\n")
     return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m booktools.execution [root]``: execute every chapter missing from the
+    book's cache into it, as ``jupyter-book build`` does first (``make test`` runs it
+    before the book tests and the nbval pass, which then run at once). Exit status 1 if a
+    chapter failed; the build and the nbval pass then name its failing cell."""
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("root", nargs="?", default=".", type=Path)
+    root = parser.parse_args(argv).root.resolve()
+    cache = default_cache(root)
+    prepare(root, cache)
+    started = time.perf_counter()
+    outcome = execute_missing(notebook_chapters(root), cache)
+    print(f"executed {len(outcome['succeeded']) + len(outcome['failed'])} chapter(s) into "
+          f"the cache, {parallel_chapters()} at a time, in {time.perf_counter() - started:.0f} s")
+    for uri in outcome["failed"]:
+        print(f"FAILED: {uri}")
+    return 1 if outcome["failed"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
