@@ -100,6 +100,7 @@ $(INSTALLED): requirements.txt requirements-models.txt pyproject.toml
 	touch $@
 
 # Re-resolve requirements.in into the fully pinned requirements.txt, in a throwaway venv,
+# setuptools and wheel included (torch needs setuptools; the editable install needs both),
 # with torch installed first as in the install step (so nothing CUDA-only gets in), and
 # write binder/requirements.txt from the same lock.
 # Packages that only a CUDA build of torch pulls in; never in the lock.
@@ -109,7 +110,7 @@ lock:
 	.lock-venv/bin/python -m pip install $(PIP_QUIET) --no-deps \
 	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$$(grep -E '^torch==' requirements.in)"
 	.lock-venv/bin/python -m pip install $(PIP_QUIET) -r requirements.in
-	.lock-venv/bin/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' > .lock-venv/freeze.txt
+	.lock-venv/bin/python -m pip freeze --all --exclude pip --exclude-editable | sed -e 's/+cpu$$//' > .lock-venv/freeze.txt
 	@if grep -E -i '$(CUDA_ONLY)' .lock-venv/freeze.txt; then \
 	  echo "make lock: the packages above come from a CUDA build of torch; not writing the lock" >&2; \
 	  exit 1; \
