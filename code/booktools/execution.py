@@ -140,11 +140,16 @@ def ensure_fresh_cache(cache: Path, fingerprint: str) -> bool:
     return deleted
 
 
-def prepare(root: Path, cache: Path) -> str:
-    """Set the kernel environment and empty a stale cache; return the inputs' fingerprint."""
+def set_kernel_environment() -> None:
+    """Give this process, and the kernels it starts, the book's kernel environment."""
     os.environ.update(KERNEL_ENVIRONMENT)
     for name, value in KERNEL_ENVIRONMENT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+def prepare(root: Path, cache: Path) -> str:
+    """Set the kernel environment and empty a stale cache; return the inputs' fingerprint."""
+    set_kernel_environment()
     fingerprint = inputs_fingerprint(root)
     ensure_fresh_cache(cache, fingerprint)
     return fingerprint

@@ -20,14 +20,28 @@ from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metada
 from booktools import execution
 
 
+def _tests_chapters(config: pytest.Config) -> bool:
+    """Whether this run collects from the chapters' folder (``pytest tests`` does not)."""
+    chapters = Path(config.rootpath, execution.CHAPTER_FOLDER).resolve()
+    for argument in config.args:
+        path = (config.invocation_params.dir / argument.split("::")[0]).resolve()
+        if path == chapters or chapters in path.parents or path in chapters.parents:
+            return True
+    return False
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    execution.set_kernel_environment()
+    config.addinivalue_line("markers", "book: needs the built book (the slow tier; runs last)")
+    if not _tests_chapters(config):
+        # the book's cache is not touched: `make test` fills it while the unit tests run
+        return
     root = Path(config.rootpath)
     cache = execution.default_cache(root)
     execution.prepare(root, cache)
     # create the cache's database now, in the one process that configures first: pytest-xdist
     # starts its workers later, and two workers creating it at once collide
     get_cache(str(cache)).list_cache_records()
-    config.addinivalue_line("markers", "book: needs the built book (the slow tier; runs last)")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
