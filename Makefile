@@ -17,26 +17,22 @@ book: $(INSTALLED)
 	$(BIN)/jupyter-book build .
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-# 1. at once:
-#    - every chapter missing from the jupyter-cache executed into it, two at a time, longest
-#      first, as the book build does first (python -m booktools.execution; EXECUTION_LOG);
-#    - tests/, the unit tests (not marked book), two at a time (pytest-xdist); they do not
-#      touch the book's cache;
-# 2. at once, on the cached outputs:
+# 1. tests/, the unit tests (not marked book), two at a time (pytest-xdist);
+# 2. every chapter missing from the jupyter-cache executed into it, two at a time, longest
+#    first, as the book build does first (python -m booktools.execution);
+# 3. at once, on the cached outputs:
 #    - the tests marked book: a -W -n book build (it finds every chapter in the cache), its
 #      HTML and the browser test; their report is printed when they end (BOOK_TESTS_LOG);
 #    - chapters/: every chapter again, cell by cell under nbval, two at a time (longest
 #      first: booktools.pytest_chapters), each output compared with the cached one.
 #    The build and the site tests keep one core busy for about a minute; the nbval pass
 #    fills the rest. Each step runs even when an earlier one failed.
-EXECUTION_LOG := test-artifacts/execution.log
 BOOK_TESTS_LOG := test-artifacts/book-tests.log
 test: $(INSTALLED) browser
-	@status=0; mkdir -p test-artifacts; \
-	$(BIN)/python -m booktools.execution . > $(EXECUTION_LOG) 2>&1 & execution=$$!; \
+	@status=0; \
 	$(PYTEST) -n $(PARALLEL) -m "not book" tests || status=$$?; \
-	wait $$execution || status=$$?; \
-	cat $(EXECUTION_LOG); \
+	$(BIN)/python -m booktools.execution . || status=$$?; \
+	mkdir -p $(dir $(BOOK_TESTS_LOG)); \
 	echo "The tests of the built book run alongside the chapters; their report follows them."; \
 	$(PYTEST) -m book tests > $(BOOK_TESTS_LOG) 2>&1 & book=$$!; \
 	$(PYTEST) -n $(PARALLEL) --dist loadfile --no-loadscope-reorder chapters || status=$$?; \

@@ -34,7 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     execution.set_kernel_environment()
     config.addinivalue_line("markers", "book: needs the built book (the slow tier; runs last)")
     if not _tests_chapters(config):
-        # the book's cache is not touched: `make test` fills it while the unit tests run
+        # the book's cache is not touched: a run of the unit tests keeps the chapters' outputs
         return
     root = Path(config.rootpath)
     cache = execution.default_cache(root)
