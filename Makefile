@@ -76,12 +76,13 @@ CPU_TORCH_INDEX := https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(CPU_TORCH_INDEX),)
 TORCH_PIN = $(shell grep -E '^torch==' requirements.txt)
 PIP_QUIET := --quiet --disable-pip-version-check
-# torch comes from pip (CPU build, see above) while uv (pinned in the lock itself) installs the rest of
-# the lock, at the same time: uv downloads in parallel and installs the ~150 packages in
-# about 15 s where pip takes about a minute, and --no-deps is safe because the lock is
-# complete. Bytecode is compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE is
-# set, nothing would ever cache it and every kernel would compile transformers again. uv
-# reads no pip.conf: where it cannot reach the index, pip installs the lock instead.
+# torch comes from pip (CPU build, see above) while uv (pinned in the lock itself)
+# installs the rest of the lock, at the same time: uv downloads in parallel and installs
+# the ~150 packages in about 15 s where pip takes about a minute, and --no-deps is safe
+# because the lock is complete. Bytecode is compiled at install, as pip does: where
+# PYTHONDONTWRITEBYTECODE is set, nothing would ever cache it and every kernel would
+# compile transformers again. uv reads no pip.conf: where it cannot reach the index, pip
+# installs the lock instead.
 UV_PIN = $(shell grep -E '^uv==' requirements.txt)
 
 $(INSTALLED): requirements.txt requirements-models.txt pyproject.toml

@@ -222,10 +222,9 @@ def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_
     cache them as the book build would; return the URIs that ``succeeded`` and ``failed``.
 
     The longest chapters start first (:func:`longest_first`). A chapter that fails is left
-    out of the cache: the build then executes it on its own
-    and reports the failing cell with its traceback. Each chapter's execution time is stored
-    with its outputs (the status page shows it) and its peak memory in
-    :data:`PEAK_MEMORY_FILE`.
+    out of the cache: the build then executes it on its own and reports the failing cell
+    with its traceback. Each chapter's execution time is stored with its outputs (the
+    status page shows it) and its peak memory in :data:`PEAK_MEMORY_FILE`.
     """
     cache = get_cache(str(cache_path))
     missing = []
@@ -251,6 +250,20 @@ def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_
     return outcome
 
 
+def execute_book(root: Path, cache: Path, timeout: int = CELL_TIMEOUT_SECONDS
+                 ) -> tuple[dict[str, list[str]], str]:
+    """Execute every chapter of the book at ``root`` whose outputs are missing from
+    ``cache`` (:func:`execute_missing`); return the outcome and a line that says what ran
+    (empty when every chapter was cached). The build and ``python -m booktools.execution``
+    both execute through here."""
+    started = time.perf_counter()
+    outcome = execute_missing(notebook_chapters(root), cache, timeout=timeout)
+    executed = len(outcome["succeeded"]) + len(outcome["failed"])
+    summary = (f"executed {executed} chapter(s), {parallel_chapters()} at a time, in "
+               f"{time.perf_counter() - started:.0f} s" if executed else "")
+    return outcome, summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m booktools.execution [root]``: execute every chapter missing from the
     book's cache into it, as ``jupyter-book build`` does first (``make test`` runs it
@@ -261,10 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     root = parser.parse_args(argv).root.resolve()
     cache = default_cache(root)
     prepare(root, cache)
-    started = time.perf_counter()
-    outcome = execute_missing(notebook_chapters(root), cache)
-    print(f"executed {len(outcome['succeeded']) + len(outcome['failed'])} chapter(s) into "
-          f"the cache, {parallel_chapters()} at a time, in {time.perf_counter() - started:.0f} s")
+    outcome, summary = execute_book(root, cache)
+    print(summary or "every chapter's outputs were already in the cache")
     for uri in outcome["failed"]:
         print(f"FAILED: {uri}")
     return 1 if outcome["failed"] else 0

@@ -11,7 +11,6 @@ even when no chapter's text changed.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -29,13 +28,10 @@ def _prepare_execution(app: Sphinx, config: Config) -> None:
     config.book_inputs_fingerprint = execution.prepare(Path(app.confdir), cache)
     if config.nb_execution_mode != "cache":
         return
-    started = time.perf_counter()
-    outcome = execution.execute_missing(execution.notebook_chapters(Path(app.confdir)), cache,
-                                        timeout=config.nb_execution_timeout)
-    if outcome["succeeded"] or outcome["failed"]:
-        _LOGGER.info(f"executed {len(outcome['succeeded']) + len(outcome['failed'])} chapter(s), "
-                     f"{execution.parallel_chapters()} at a time, in "
-                     f"{time.perf_counter() - started:.0f} s")
+    outcome, summary = execution.execute_book(Path(app.confdir), cache,
+                                              timeout=config.nb_execution_timeout)
+    if summary:
+        _LOGGER.info(summary)
     for uri in outcome["failed"]:
         # not a warning: myst-nb executes it again while reading it and reports the failing cell
         _LOGGER.info(f"{uri} failed; it runs again on its own to report the failing cell")
