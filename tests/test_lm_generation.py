@@ -42,17 +42,22 @@ def _reference(lm: L.LanguageModel, prompt: str) -> list[int]:
     return next((new[:i] for i, t in enumerate(new) if t in ends), new)
 
 
-def test_generate_writes_the_tokens_of_transformers_greedy_search(model):
+@pytest.fixture(scope="module")
+def references(model) -> list[list[int]]:
+    """transformers' greedy tokens for each prompt alone (the oracle, computed once)."""
+    return [_reference(model, p) for p in PROMPTS]
+
+
+def test_generate_writes_the_tokens_of_transformers_greedy_search(model, references):
     ours = L.generate(model, PROMPTS, max_new_tokens=NEW_TOKENS, stop=None)
-    theirs = [_reference(model, p) for p in PROMPTS]
-    assert any(len(t) > 1 for t in theirs), "the reference wrote something to compare"
-    for prompt, mine, tokens in zip(PROMPTS, ours, theirs):
+    assert any(len(t) > 1 for t in references), "the reference wrote something to compare"
+    for prompt, mine, tokens in zip(PROMPTS, ours, references):
         assert mine == model.tokenizer.decode(tokens, skip_special_tokens=True), prompt
     tokens = [model.encode(p) for p in PROMPTS[:3]]
     assert batching.usable_prefix_length(tokens, 10**6) > 0, "the shared-prefix path ran"
 
 
-def test_a_stop_string_cuts_the_reference_continuation(model):
+def test_a_stop_string_cuts_the_reference_continuation(model, references):
     stopped = L.generate(model, PROMPTS, max_new_tokens=NEW_TOKENS, stop="\n")
-    for text, tokens in zip(stopped, (_reference(model, p) for p in PROMPTS)):
+    for text, tokens in zip(stopped, references):
         assert text == model.tokenizer.decode(tokens, skip_special_tokens=True).split("\n")[0]
