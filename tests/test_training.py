@@ -38,7 +38,7 @@ class CopyTask(Task):
 SHAPE = Shape(n_layer=2, n_embd=16, n_head=2)
 
 
-def test_family_loss_is_hugging_face_loss_member_by_member():
+def test_family_loss_is_the_models_loss_member_by_member():
     task = CopyTask()
     models = []
     for seed in (0, 1, 2):
@@ -154,6 +154,8 @@ def test_a_family_must_share_one_configuration():
         train_family([task, task], SHAPE, [1, 1], 3)
     with pytest.raises(ValueError, match="at least one"):
         family.stack([])
+    with pytest.raises(ValueError, match="TinyGPT"):
+        family.stack([torch.nn.Linear(2, 2)])
 
 
 def test_shape_is_checked():

@@ -4,8 +4,9 @@ A tiny model on a CPU spends most of a training step launching operations, not d
 arithmetic. Models of one shape (the seeds of a size, the runs of a sweep) can share every
 launch: their weights are stacked along a leading "family" axis and each matrix product
 becomes one batched product (``torch.baddbmm``). :func:`family_loss` is GPT-2's forward pass
-and causal-language-modelling loss written for such a stack; it is checked against Hugging
-Face's ``GPT2LMHeadModel`` in ``tests/test_training.py``, member by member. Introduced in the
+and causal-language-modelling loss written for such a stack; it is checked against
+:class:`emergence.model.TinyGPT` and Hugging Face's ``GPT2LMHeadModel`` in
+``tests/test_training.py``, member by member. Introduced in the
 chapter 'Emergence with scale' (emergence-with-scale-training).
 """
 
@@ -13,35 +14,24 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from transformers import GPT2LMHeadModel
+from emergence.model import IGNORE, GPTConfig, TinyGPT
 
-from emergence.tasks import IGNORE
-
-#: Stacked parameters, keyed by the Hugging Face parameter names (``transformer.h.0.ln_1.weight``).
+#: Stacked parameters, keyed by the models' parameter names (``transformer.h.0.ln_1.weight``).
 Stack = dict[str, torch.Tensor]
 
 
-def check_family(models: list[GPT2LMHeadModel]) -> None:
-    """Raise ``ValueError`` unless ``models`` can train as one family.
-
-    They must be at least one, share one configuration, and have no dropout (the stacked
-    pass has none) and the architecture :func:`family_loss` implements.
-    """
+def check_family(models: list[TinyGPT]) -> None:
+    """Raise ``ValueError`` unless ``models`` can train as one family: at least one, all
+    :class:`~emergence.model.TinyGPT` of one configuration."""
     if not models:
         raise ValueError("a family needs at least one model")
-    config = models[0].config
-    for model in models[1:]:
-        if model.config.to_dict() != config.to_dict():
-            raise ValueError("every model of a family must have the same configuration")
-    if max(config.resid_pdrop, config.embd_pdrop, config.attn_pdrop) > 0:
-        raise ValueError("family training has no dropout; build the models with dropout=0")
-    if config.activation_function != "gelu_new" or config.scale_attn_by_inverse_layer_idx:
-        raise ValueError("family training implements GPT-2's default block only")
-    if config.reorder_and_upcast_attn or not config.scale_attn_weights:
-        raise ValueError("family training implements GPT-2's default attention only")
+    if not all(isinstance(model, TinyGPT) for model in models):
+        raise ValueError("a family is made of emergence.model.TinyGPT models")
+    if any(model.config != models[0].config for model in models[1:]):
+        raise ValueError("every model of a family must have the same configuration")
 
 
-def stack(models: list[GPT2LMHeadModel]) -> Stack:
+def stack(models: list[TinyGPT]) -> Stack:
     """The models' parameters stacked along a new first axis, as fresh leaf tensors to train.
 
     The output head is tied to the token embedding, so it has no entry of its own.
@@ -53,7 +43,7 @@ def stack(models: list[GPT2LMHeadModel]) -> Stack:
             for name in members[0]}
 
 
-def unstack(params: Stack, models: list[GPT2LMHeadModel]) -> None:
+def unstack(params: Stack, models: list[TinyGPT]) -> None:
     """Copy member ``i`` of the stacked ``params`` into ``models[i]``, in place."""
     with torch.no_grad():
         for i, model in enumerate(models):
@@ -72,7 +62,7 @@ def _linear(x: torch.Tensor, params: Stack, name: str) -> torch.Tensor:
     return torch.baddbmm(params[f"{name}.bias"][:, None, :], x, params[f"{name}.weight"])
 
 
-def family_logits(params: Stack, input_ids: torch.Tensor, config) -> torch.Tensor:
+def family_logits(params: Stack, input_ids: torch.Tensor, config: GPTConfig) -> torch.Tensor:
     """Logits of every member on its own batch: ``input_ids`` (family, batch, length) ->
     (family, batch, length, vocabulary)."""
     family, batch, length = input_ids.shape
@@ -99,13 +89,14 @@ def family_logits(params: Stack, input_ids: torch.Tensor, config) -> torch.Tenso
     return logits.reshape(family, batch, length, vocab)
 
 
-def family_loss(params: Stack, input_ids: torch.Tensor, labels: torch.Tensor, config
+def family_loss(params: Stack, input_ids: torch.Tensor, labels: torch.Tensor, config: GPTConfig
                 ) -> torch.Tensor:
     """Each member's causal-LM loss on its own batch, shape (family,).
 
-    The same loss as ``GPT2LMHeadModel(input_ids, labels=labels).loss``: position ``t``
-    predicts token ``t + 1``, and the cross-entropy is averaged over the labels that are not
-    ``IGNORE``, separately for each member.
+    The same loss as ``model(input_ids, labels=labels).loss`` of a
+    :class:`~emergence.model.TinyGPT`: position ``t`` predicts token ``t + 1``, and the
+    cross-entropy is averaged over the labels that are not ``IGNORE``, separately for each
+    member.
     """
     if input_ids.shape != labels.shape or input_ids.ndim != 3:
         raise ValueError("input_ids and labels must both have shape (family, batch, length)")

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from transformers import GPT2LMHeadModel
+from emergence.model import TinyGPT
 
 
-def answer_logit_grid(model: GPT2LMHeadModel, p: int) -> torch.Tensor:
+def answer_logit_grid(model: TinyGPT, p: int) -> torch.Tensor:
     """The answer logits of ``model`` for every pair: ``grid[a, b]`` are the logits after
     ``a b =`` (the ``=`` token has id ``p``), a ``(p, p, vocab)`` float tensor.
     Introduced in 'Grokking' (grokking-progress).

@@ -1,8 +1,8 @@
 """The training loop: a task and a shape in, a trained model and its log out.
 
-:func:`train` trains one model with Hugging Face's forward pass; :func:`train_family` trains
-several models of one shape at once (one per seed) on stacked weights
-(:mod:`emergence.family`) and gives the same losses, member by member, in a fraction of the
+:func:`train` trains one model with its own forward pass (:class:`emergence.model.TinyGPT`);
+:func:`train_family` trains several models of one shape at once (one per seed) on stacked
+weights (:mod:`emergence.family`) and gives the same losses, member by member, in a fraction of the
 time. Both seed the initialisation and the batches with ``seed``, so a run depends only on
 its arguments. Introduced in the chapter 'Emergence with scale' (emergence-with-scale).
 """
@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers import GPT2LMHeadModel
 
 from emergence import family
-from emergence.model import count_parameters, training_flops
+from emergence.model import TinyGPT, count_parameters, training_flops
 from emergence.tasks import Shape, Task
 
 #: What an evaluation returns: named scores.
@@ -64,7 +63,7 @@ class TrainingLog:
 class Run:
     """A trained model with the shape and seed it was trained from, and its log."""
 
-    model: GPT2LMHeadModel
+    model: TinyGPT
     shape: Shape
     seed: int
     log: TrainingLog
@@ -99,8 +98,8 @@ def _optimiser(parameters, steps: int, lr: float, weight_decay: float, warmup_st
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(steps, warmup_steps))
 
 
-def _record_evaluation(log: TrainingLog, model: GPT2LMHeadModel,
-                       evaluate: Callable[[GPT2LMHeadModel], Scores], step: int) -> None:
+def _record_evaluation(log: TrainingLog, model: TinyGPT,
+                       evaluate: Callable[[TinyGPT], Scores], step: int) -> None:
     """Score ``model`` in eval mode after ``step`` (1-based) into ``log``; the caller puts
     the model back in training mode if it trains it further."""
     model.eval()
@@ -136,8 +135,8 @@ def train_family(
     weight_decay: float = 0.0,
     warmup_steps: int = 0,
     eval_steps: Sequence[int] = (),
-    eval_fn: Callable[[GPT2LMHeadModel], Scores]
-    | Sequence[Callable[[GPT2LMHeadModel], Scores]] | None = None,
+    eval_fn: Callable[[TinyGPT], Scores]
+    | Sequence[Callable[[TinyGPT], Scores]] | None = None,
     description: str = "training",
 ) -> list[Run]:
     """Train one model of ``shape`` per seed on ``task``, all at once; return their runs.
@@ -212,10 +211,10 @@ def train(
     weight_decay: float = 0.0,
     warmup_steps: int = 0,
     eval_steps: Sequence[int] = (),
-    eval_fn: Callable[[GPT2LMHeadModel], Scores] | None = None,
+    eval_fn: Callable[[TinyGPT], Scores] | None = None,
     description: str = "training",
 ) -> Run:
-    """Train one model of ``shape`` on ``task`` from ``seed``, with Hugging Face's forward pass.
+    """Train one model of ``shape`` on ``task`` from ``seed``, with the model's own forward pass.
 
     The same run as ``train_family(task, shape, [seed], ...)[0]`` (the reference that
     :func:`train_family` is tested against); see there for the arguments. Introduced in the

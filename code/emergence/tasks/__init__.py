@@ -14,15 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from transformers import GPT2LMHeadModel
 
-from emergence.model import tiny_gpt2
-
-#: Label value that the loss ignores (PyTorch's cross-entropy default): padding, prompts.
-IGNORE = -100
+# IGNORE is the label value every task marks unscored positions with
+from emergence.model import IGNORE as IGNORE
+from emergence.model import TinyGPT, tiny_gpt2
 
 #: A batch for causal language modelling: token ids and labels of the same shape, with
-#: label :data:`IGNORE` where no loss is taken.
+#: label ``IGNORE`` (-100, :data:`emergence.model.IGNORE`) where no loss is taken: padding,
+#: prompts.
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 #: What ``task.batches`` returns: the batch of a training step, a function of the step only.
@@ -56,7 +55,7 @@ class Task(ABC):
     vocab_size: int
     context: int
 
-    def model(self, shape: Shape) -> GPT2LMHeadModel:
+    def model(self, shape: Shape) -> TinyGPT:
         """A freshly initialised tiny GPT-2 of ``shape`` for this task (seed before calling)."""
         return tiny_gpt2(self.vocab_size, n_layer=shape.n_layer, n_embd=shape.n_embd,
                          n_head=shape.n_head, n_positions=self.context)
@@ -66,5 +65,5 @@ class Task(ABC):
         """Training batches: batch ``step`` depends only on ``seed`` and ``step``."""
 
     @abstractmethod
-    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+    def evaluate(self, model: TinyGPT) -> dict[str, float]:
         """Named held-out scores of ``model`` (the model is left in eval mode)."""

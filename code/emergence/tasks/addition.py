@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from transformers import GPT2LMHeadModel
+from emergence.model import TinyGPT
 
 from emergence.tasks import IGNORE, Batch, Batches, Task
 
@@ -228,7 +228,7 @@ def score_answers(predicted: np.ndarray, target: np.ndarray) -> dict[str, float]
     }
 
 
-def greedy_answers(model: GPT2LMHeadModel, tokens: np.ndarray, fmt: AdditionFormat) -> np.ndarray:
+def greedy_answers(model: TinyGPT, tokens: np.ndarray, fmt: AdditionFormat) -> np.ndarray:
     """The answer digits the model writes after each prompt, by greedy decoding.
 
     The whole batch is decoded together, one position at a time: the model writes its own
@@ -251,7 +251,7 @@ def greedy_answers(model: GPT2LMHeadModel, tokens: np.ndarray, fmt: AdditionForm
 
 
 def answer_log_probability(
-    model: GPT2LMHeadModel, tokens: np.ndarray, fmt: AdditionFormat
+    model: TinyGPT, tokens: np.ndarray, fmt: AdditionFormat
 ) -> np.ndarray:
     """Teacher-forced log-probability (nats) of each problem's correct answer digits.
 
@@ -272,7 +272,7 @@ def answer_log_probability(
 
 
 def score_problems(
-    model: GPT2LMHeadModel, pairs: np.ndarray, fmt: AdditionFormat,
+    model: TinyGPT, pairs: np.ndarray, fmt: AdditionFormat,
     log_probability: bool = True,
 ) -> dict[str, float]:
     """The scores of ``model`` on the problems ``pairs`` (an ``(n, 2)`` array of operands).
@@ -347,5 +347,5 @@ class AdditionTask(Task):
 
         return batch
 
-    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+    def evaluate(self, model: TinyGPT) -> dict[str, float]:
         return score_problems(model, self.test_pairs, self.fmt)

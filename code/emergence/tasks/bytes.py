@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import torch
-from transformers import GPT2LMHeadModel
+from emergence.model import TinyGPT
 
 from emergence.tasks import Batches, Shape, Task
 
@@ -115,13 +115,13 @@ class ByteCorpus(Task):
 
         return batch
 
-    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+    def evaluate(self, model: TinyGPT) -> dict[str, float]:
         """``{"loss": held-out cross-entropy in nats per byte}`` (see :func:`held_out_loss`)."""
         return {"loss": held_out_loss(model, self.held_out, context=self.context)}
 
 
 def held_out_loss(
-    model: GPT2LMHeadModel,
+    model: TinyGPT,
     data: bytes,
     context: int = 64,
     max_bytes: int | None = None,

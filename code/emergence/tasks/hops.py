@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import GPT2LMHeadModel
+from emergence.model import TinyGPT
 
 from emergence.tasks import IGNORE, Batch, Batches, Task
 
@@ -107,7 +107,7 @@ class HopTask(Task):
 
         return make
 
-    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+    def evaluate(self, model: TinyGPT) -> dict[str, float]:
         """Accuracy of the model's most likely answers per hop count, named ``"1-hop"``,
         ``"2-hop"``, ...: for each hop count, ``eval_items`` sequences (``eval_items * queries``
         questions) drawn afresh from ``eval_seed``, the same permutations for every count."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from transformers import GPT2LMHeadModel
+from emergence.model import TinyGPT
 
 from emergence.tasks import IGNORE, Batches, Task
 
@@ -38,7 +38,7 @@ def modular_addition_split(
     return tokens[order[:n_train]], tokens[order[n_train:]]
 
 
-def answer_scores(model: GPT2LMHeadModel, tokens: torch.Tensor) -> dict[str, float]:
+def answer_scores(model: TinyGPT, tokens: torch.Tensor) -> dict[str, float]:
     """Accuracy and mean cross-entropy loss (nats) of the answer ``c``, from one forward pass.
 
     Accuracy counts a row as right when ``c`` is the most likely token, an all-or-nothing
@@ -93,7 +93,7 @@ class ModularAddition(Task):
         labels[:, 3] = tokens[:, 3]
         return lambda step: (tokens, labels)
 
-    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+    def evaluate(self, model: TinyGPT) -> dict[str, float]:
         """``train_accuracy``, ``train_loss``, ``test_accuracy`` and ``test_loss`` of
         :func:`answer_scores` on the two splits."""
         return {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from transformers import GPT2LMHeadModel
+from emergence.model import TinyGPT
 
 from emergence.tasks import IGNORE, Batch, Batches, Task
 
@@ -251,7 +251,7 @@ class MultitaskCorpus(Task):
 
         return make
 
-    def evaluate(self, model: GPT2LMHeadModel) -> dict[str, float]:
+    def evaluate(self, model: TinyGPT) -> dict[str, float]:
         """Zero-shot probe scores of every hidden task on its held-out items, named
         ``"<task> exact_match"`` and ``"<task> character_accuracy"`` (see :func:`probe_scores`)."""
         return {f"{task} {name}": score
