@@ -4,10 +4,10 @@ A tiny model on a CPU spends most of a training step launching operations, not d
 arithmetic. Models of one shape (the seeds of a size, the runs of a sweep) can share every
 launch: their weights are stacked along a leading "family" axis and each matrix product
 becomes one batched product (``torch.baddbmm``). :func:`family_loss` is GPT-2's forward pass
-and causal-language-modelling loss written for such a stack; it is checked against
-:class:`emergence.model.TinyGPT` and Hugging Face's ``GPT2LMHeadModel`` in
-``tests/test_training.py``, member by member. Introduced in the
-chapter 'Emergence with scale' (emergence-with-scale-training).
+and causal-language-modelling loss written for such a stack; ``tests/test_training.py``
+checks it member by member against :class:`emergence.model.TinyGPT` (itself checked against
+Hugging Face's ``GPT2LMHeadModel``). Introduced in the chapter 'Emergence with scale'
+(emergence-with-scale-training).
 """
 
 from __future__ import annotations
