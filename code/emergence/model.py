@@ -95,6 +95,8 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
 
 
 class MLP(nn.Module):
+    """The block's feed-forward layer: widen to four times the width, GELU, project back."""
+
     def __init__(self, config: GPTConfig):
         super().__init__()
         std = config.initializer_range
