@@ -2,8 +2,8 @@
 
 :func:`train` trains one model with its own forward pass (:class:`emergence.model.TinyGPT`);
 :func:`train_family` trains several models of one shape at once (one per seed) on stacked
-weights (:mod:`emergence.family`) and gives the same losses, member by member, in a fraction of the
-time. Both seed the initialisation and the batches with ``seed``, so a run depends only on
+weights (:mod:`emergence.family`) and gives the same losses, member by member, in a
+fraction of the time. Both seed the initialisation and the batches with ``seed``, so a run depends only on
 its arguments. Introduced in the chapter 'Emergence with scale' (emergence-with-scale).
 """
 

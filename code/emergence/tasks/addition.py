@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from emergence.model import TinyGPT
 
+from emergence.model import TinyGPT
 from emergence.tasks import IGNORE, Batch, Batches, Task
 
 #: The vocabulary: token id ``i`` is the character ``VOCAB[i]``; digits are their own ids.

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 import torch
-from emergence.model import TinyGPT
 
+from emergence.model import TinyGPT
 from emergence.tasks import Batches, Shape, Task
 
 #: A byte-level model predicts one of the 256 possible byte values.

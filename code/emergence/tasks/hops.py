@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from emergence.model import TinyGPT
 
+from emergence.model import TinyGPT
 from emergence.tasks import IGNORE, Batch, Batches, Task
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from emergence.model import TinyGPT
 
+from emergence.model import TinyGPT
 from emergence.tasks import IGNORE, Batches, Task
 
 

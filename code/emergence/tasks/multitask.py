@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from emergence.model import TinyGPT
 
+from emergence.model import TinyGPT
 from emergence.tasks import IGNORE, Batch, Batches, Task
 
 #: Every character the corpus uses. The newline starts and ends each document and pads.
