@@ -32,6 +32,8 @@ from myst_nb.core.read import read_myst_markdown_notebook
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from booktools import kernelserver
+
 #: The folder of the book's pages, relative to the book root.
 CHAPTER_FOLDER = "chapters"
 
@@ -148,8 +150,10 @@ def set_kernel_environment() -> None:
 
 
 def prepare(root: Path, cache: Path) -> str:
-    """Set the kernel environment and empty a stale cache; return the inputs' fingerprint."""
+    """Set the kernel environment, start the kernel server (:mod:`booktools.kernelserver`)
+    and empty a stale cache; return the inputs' fingerprint."""
     set_kernel_environment()
+    kernelserver.start()
     fingerprint = inputs_fingerprint(root)
     ensure_fresh_cache(cache, fingerprint)
     return fingerprint
@@ -194,7 +198,9 @@ def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
     chapter's kernel: each pool process runs one chapter, so the largest finished child of
     this process is that kernel."""
     status, uri = _BookExecutionWorker()(data)
-    return status, uri, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    # a kernel forked by the kernel server is that server's child, not this process's
+    return status, uri, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+                            kernelserver.last_kernel_peak_memory)
 
 
 #: Each chapter's execution seconds, as ``make benchmark`` last measured them (it rewrites
