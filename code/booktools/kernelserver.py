@@ -69,11 +69,16 @@ def running_server() -> str | None:
 def start() -> str | None:
     """Start the kernel server unless one is running, and put the kernelspec that launches
     through it first on ``$JUPYTER_PATH`` (:func:`write_kernelspec`); return the server's
-    socket (None where processes cannot fork). Call it after the kernel environment is set:
+    socket (None where processes cannot fork: kernels then start as usual, from the same
+    kernelspec, with this process's Python). Call it after the kernel environment is set:
     the server imports the libraries with it."""
-    if running_server() or not hasattr(os, "fork"):
+    if running_server():
         return running_server()
     folder = Path(tempfile.mkdtemp(prefix="emergence-kernels-"))
+    write_kernelspec(folder)
+    if not hasattr(os, "fork"):  # the provisioner then starts kernels as jupyter-client does
+        atexit.register(shutil.rmtree, folder, True)
+        return None
     path = str(folder / "server.sock")
     server = subprocess.Popen([sys.executable, "-m", "booktools.kernelserver", path],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
@@ -81,7 +86,6 @@ def start() -> str | None:
         raise RuntimeError("the kernel server did not start (python -m booktools.kernelserver)")
     atexit.register(server.terminate)
     os.environ[SERVER_VARIABLE] = path
-    write_kernelspec(folder)
     return path
 
 
