@@ -15,6 +15,7 @@ requirements or the project metadata (:data:`EXECUTION_INPUTS`).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from jupyter_cache import get_cache
 from jupyter_cache.base import ProjectNb
+from jupyter_cache.cache.main import JupyterCacheBase
 from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
@@ -193,6 +195,18 @@ class _BookExecutionWorker(ExecutionWorkerLocalMProc):
                                    config=KERNEL_MANAGER_CONFIG)
 
 
+class _OneWriterCache(JupyterCacheBase):
+    """The jupyter-cache, with one chapter's outputs committed at a time: its commit also
+    deletes the oldest records past the cache's limit, and it lists them in two queries, so
+    a record another process adds in between is taken for an old one and deleted
+    ("Notebook file does not exist for cache record")."""
+
+    def cache_notebook_bundle(self, *args, **kwargs):
+        with open(Path(self.path) / "commit.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return super().cache_notebook_bundle(*args, **kwargs)
+
+
 def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
     """The book's worker (execute, then cache the outputs), plus the peak memory of the
     chapter's kernel: each pool process runs one chapter, so the largest finished child of
@@ -242,7 +256,8 @@ def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_
     outcome: dict[str, list[str]] = {"succeeded": [], "failed": []}
     if not missing:
         return outcome
-    work = [ProcessData(record.pk, record.uri, cache, timeout, False) for record in missing]
+    committing = _OneWriterCache(str(cache_path))
+    work = [ProcessData(record.pk, record.uri, committing, timeout, False) for record in missing]
     workers = min(processes or parallel_chapters(), len(work))
     with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=1) as pool:
         results = list(pool.map(_execute_and_measure, work))
