@@ -92,13 +92,15 @@ def start() -> str | None:
 def write_kernelspec(folder: Path) -> Path:
     """Write the build's ``python3`` kernelspec, which launches through the server, under
     ``folder/kernels``; put ``folder`` first on ``$JUPYTER_PATH``; return the spec's file."""
+    from ipykernel.kernelspec import get_kernel_dict
+
+    # ipykernel's own spec for this Python (with what it supports: CurveZMQ keys, the
+    # debugger), plus the provisioner
+    content = get_kernel_dict()
+    content.setdefault("metadata", {})["kernel_provisioner"] = {"provisioner_name": PROVISIONER_NAME}
     spec = folder / "kernels" / "python3" / "kernel.json"
     spec.parent.mkdir(parents=True, exist_ok=True)
-    spec.write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel)", "language": "python",
-        "metadata": {"kernel_provisioner": {"provisioner_name": PROVISIONER_NAME}},
-    }, indent=1))
+    spec.write_text(json.dumps(content, indent=1))
     paths = [str(folder)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
                              if p and p != str(folder)]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
@@ -152,7 +154,11 @@ class ForkedKernelProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         environment = dict(kwargs.get("env") or os.environ)
         folder = str(kwargs.get("cwd") or os.getcwd())
-        pid = _request(server, op="launch", argv=cmd[3:], env=environment, cwd=folder)["pid"]
+        # nbval discards its kernels' stderr (where ipykernel logs); the server cannot be
+        # handed the file itself, only told to do the same
+        discard = getattr(kwargs.get("stderr"), "name", None) == os.devnull
+        pid = _request(server, op="launch", argv=cmd[3:], env=environment, cwd=folder,
+                       discard_stderr=discard)["pid"]
         self.process = _ForkedKernel(server, pid)
         self.pid = self.pgid = pid  # the kernel leads its own process group
         self.cwd = folder
@@ -175,6 +181,8 @@ def _become_kernel(request: dict) -> None:
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)
+        if request.get("discard_stderr"):
+            os.dup2(null, 2)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
