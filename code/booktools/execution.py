@@ -202,17 +202,17 @@ class _OneWriterCache(JupyterCacheBase):
     ("Notebook file does not exist for cache record")."""
 
     def cache_notebook_bundle(self, *args, **kwargs):
-        with open(Path(self.path) / "commit.lock", "w") as lock:
+        with open(self.path / "commit.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             return super().cache_notebook_bundle(*args, **kwargs)
 
 
 def _execute_and_measure(data: ProcessData) -> tuple[int, str, int]:
     """The book's worker (execute, then cache the outputs), plus the peak memory of the
-    chapter's kernel: each pool process runs one chapter, so the largest finished child of
-    this process is that kernel."""
+    chapter's kernel: each pool process runs one chapter, so that kernel is the largest
+    finished child of this process or, when the kernel server forked it (it is then the
+    server's child), the one :mod:`booktools.kernelserver` last saw exit."""
     status, uri = _BookExecutionWorker()(data)
-    # a kernel forked by the kernel server is that server's child, not this process's
     return status, uri, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
                             kernelserver.last_kernel_peak_memory)
 
