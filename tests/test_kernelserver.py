@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the kernel serv
 
 @pytest.fixture(scope="module")
 def server():
-    saved = {name: os.environ.get(name) for name in (kernelserver.SERVER_VARIABLE, "JUPYTER_PATH")}
+    names = (kernelserver.SERVER_VARIABLE, kernelserver.FOLDER_VARIABLE, "JUPYTER_PATH")
+    saved = {name: os.environ.get(name) for name in names}
     os.environ.pop(kernelserver.SERVER_VARIABLE, None)
     execution.set_kernel_environment()
     path = kernelserver.start()
@@ -64,3 +65,43 @@ def test_figures_still_reach_the_page_and_the_peak_memory_is_reported(server, tm
     kinds = [key for output in notebook.cells[0].outputs for key in output.get("data", {})]
     assert "image/png" in kinds, "the inline backend must display the figure"
     assert kernelserver.last_kernel_peak_memory > 50 * 2**20
+
+
+CHAPTER = """\
+---
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{code-cell} ipython3
+import sys
+print('torch' in sys.modules)
+```
+"""
+
+
+def test_the_server_starts_only_when_a_chapter_must_execute(tmp_path, monkeypatch):
+    for name in (kernelserver.SERVER_VARIABLE, kernelserver.FOLDER_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "chapter.md").write_text(CHAPTER)
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    execution.prepare(tmp_path, cache)
+    assert kernelserver.running_server() is None, "preparing a build must not start the server"
+    first_path = Path(os.environ["JUPYTER_PATH"].split(os.pathsep)[0])
+    assert (first_path / "kernels" / "python3" / "kernel.json").is_file()
+
+    chapters = execution.notebook_chapters(tmp_path)
+    outcome = execution.execute_missing(chapters, cache, processes=1)
+    assert len(outcome["succeeded"]) == 1, outcome
+    assert kernelserver.running_server() is not None, "a chapter to execute starts the server"
+
+    monkeypatch.delenv(kernelserver.SERVER_VARIABLE)
+    outcome = execution.execute_missing(chapters, cache, processes=1)
+    assert outcome == {"succeeded": [], "failed": []}
+    assert kernelserver.running_server() is None, "a book read from the cache needs no server"

@@ -152,10 +152,11 @@ def set_kernel_environment() -> None:
 
 
 def prepare(root: Path, cache: Path) -> str:
-    """Set the kernel environment, start the kernel server (:mod:`booktools.kernelserver`)
+    """Set the kernel environment, make kernels launch through the build's kernelspec
+    (:mod:`booktools.kernelserver`; the server itself starts when a chapter must execute)
     and empty a stale cache; return the inputs' fingerprint."""
     set_kernel_environment()
-    kernelserver.start()
+    kernelserver.use_build_kernelspec()
     fingerprint = inputs_fingerprint(root)
     ensure_fresh_cache(cache, fingerprint)
     return fingerprint
@@ -256,6 +257,7 @@ def execute_missing(chapters: list[Path], cache_path: Path, timeout: int = CELL_
     outcome: dict[str, list[str]] = {"succeeded": [], "failed": []}
     if not missing:
         return outcome
+    kernelserver.start()
     committing = _OneWriterCache(str(cache_path))
     work = [ProcessData(record.pk, record.uri, committing, timeout, False) for record in missing]
     workers = min(processes or parallel_chapters(), len(work))

@@ -8,9 +8,11 @@ which then runs ``ipykernel_launcher`` as a normal kernel would. What a chapter 
 not change: the same code runs on the same libraries, in the kernel environment of
 :mod:`booktools.execution`, which the server was started with.
 
+* :func:`use_build_kernelspec` puts the build's kernelspec first on ``$JUPYTER_PATH``;
 * :func:`start` starts the server (``python -m booktools.kernelserver SOCKET``) and records
   its socket in ``$EMERGENCE_KERNEL_SERVER``, so that every process started afterwards (the
-  build's pool workers, pytest-xdist's workers) uses the same one;
+  build's pool workers, pytest-xdist's workers) uses the same one. The build starts it only
+  when a chapter must execute: a rebuild from the cache runs no kernel;
 * :class:`ForkedKernelProvisioner`, a jupyter-client kernel provisioner, asks the server for
   a kernel instead of starting a process; the build's kernelspec names it
   (:func:`write_kernelspec`), so that myst-nb, jupyter-cache and nbval all launch through it.
@@ -66,27 +68,51 @@ def running_server() -> str | None:
     return path
 
 
+#: Environment variable holding the folder of the build's kernelspec (and the server's socket).
+FOLDER_VARIABLE = "EMERGENCE_KERNEL_FOLDER"
+
+
+def use_build_kernelspec() -> Path:
+    """Put the kernelspec that launches through the server first on ``$JUPYTER_PATH``
+    (:func:`write_kernelspec`), once per process tree; return its folder. Until :func:`start`
+    runs, its provisioner starts kernels as jupyter-client does."""
+    folder = os.environ.get(FOLDER_VARIABLE, "")
+    if folder and Path(folder).is_dir():
+        return Path(folder)
+    created = Path(tempfile.mkdtemp(prefix="emergence-kernels-"))
+    write_kernelspec(created)
+    os.environ[FOLDER_VARIABLE] = str(created)
+    atexit.register(shutil.rmtree, created, True)  # after the server's stop (last in, first out)
+    return created
+
+
 def start() -> str | None:
-    """Start the kernel server unless one is running, and put the kernelspec that launches
-    through it first on ``$JUPYTER_PATH`` (:func:`write_kernelspec`); return the server's
-    socket (None where processes cannot fork: kernels then start as usual, from the same
-    kernelspec, with this process's Python). Call it after the kernel environment is set:
-    the server imports the libraries with it."""
+    """Start the kernel server unless one is running, with the build's kernelspec
+    (:func:`use_build_kernelspec`); return the server's socket (None where processes cannot
+    fork: kernels then start as usual, from the same kernelspec, with this process's
+    Python). Call it after the kernel environment is set: the server imports the libraries
+    with it."""
     if running_server():
         return running_server()
-    folder = Path(tempfile.mkdtemp(prefix="emergence-kernels-"))
-    write_kernelspec(folder)
+    folder = use_build_kernelspec()
     if not hasattr(os, "fork"):  # the provisioner then starts kernels as jupyter-client does
-        atexit.register(shutil.rmtree, folder, True)
         return None
-    path = str(folder / "server.sock")
+    path = str(folder / f"server-{os.getpid()}.sock")  # one per process that starts one
     server = subprocess.Popen([sys.executable, "-m", "booktools.kernelserver", path],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
     if server.stdout.readline().strip() != "ready":
         raise RuntimeError("the kernel server did not start (python -m booktools.kernelserver)")
-    atexit.register(server.terminate)
+    atexit.register(_stop, server)
     os.environ[SERVER_VARIABLE] = path
     return path
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def write_kernelspec(folder: Path) -> Path:
@@ -245,7 +271,9 @@ def serve(path: str) -> None:
                 code, peak = finished.get(pid, (None, 0))
                 answer = {"returncode": code, "peak_memory": peak}
             connection.sendall(json.dumps(answer).encode() + b"\n")
-    shutil.rmtree(Path(path).parent, ignore_errors=True)  # the folder start() made for it
+    # its socket only: the folder (the kernelspec) is removed by the process that made it,
+    # which may have started other servers
+    Path(path).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 from jupyter_cache import get_cache
 from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metadata_tags
 
-from booktools import execution
+from booktools import execution, kernelserver
 
 
 def _tests_chapters(config: pytest.Config) -> bool:
@@ -39,6 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     root = Path(config.rootpath)
     cache = execution.default_cache(root)
     execution.prepare(root, cache)
+    kernelserver.start()  # nbval runs every chapter again, each in a kernel of its own
     # create the cache's database now, in the one process that configures first: pytest-xdist
     # starts its workers later, and two workers creating it at once collide
     get_cache(str(cache)).list_cache_records()

@@ -17,7 +17,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
 
-from booktools import execution
+from booktools import execution, kernelserver
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ def _prepare_execution(app: Sphinx, config: Config) -> None:
     cache = Path(config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
     config.book_inputs_fingerprint = execution.prepare(Path(app.confdir), cache)
     if config.nb_execution_mode != "cache":
+        if config.nb_execution_mode != "off":  # myst-nb executes chapters itself
+            kernelserver.start()
         return
     outcome, summary = execution.execute_book(Path(app.confdir), cache,
                                               timeout=config.nb_execution_timeout)
