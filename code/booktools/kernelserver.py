@@ -25,6 +25,7 @@ Linux and macOS only (``fork``); elsewhere :func:`start` does nothing.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import shutil
@@ -86,6 +87,9 @@ def use_build_kernelspec() -> Path:
     return created
 
 
+_started = itertools.count()
+
+
 def start() -> str | None:
     """Start the kernel server unless one is running, with the build's kernelspec
     (:func:`use_build_kernelspec`); return the server's socket (None where processes cannot
@@ -97,7 +101,8 @@ def start() -> str | None:
     folder = use_build_kernelspec()
     if not hasattr(os, "fork"):  # the provisioner then starts kernels as jupyter-client does
         return None
-    path = str(folder / f"server-{os.getpid()}.sock")  # one per process that starts one
+    # a name of its own: several processes, and the tests, may each start servers here
+    path = str(folder / f"server-{os.getpid()}-{next(_started)}.sock")
     server = subprocess.Popen([sys.executable, "-m", "booktools.kernelserver", path],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
     if server.stdout.readline().strip() != "ready":
