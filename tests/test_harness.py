@@ -5,7 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from booktools.execution import execute_missing, notebook_chapters, prepare
+from jupyter_cache import get_cache
+
+from booktools.execution import execute_missing, notebook_chapters, prepare, read_chapter
 
 FRONT_MATTER = """\
 ---
@@ -85,3 +87,34 @@ def test_a_cell_that_prints_other_numbers_than_the_build_fails_and_is_named(tmp_
     assert "Cell outputs differ" in out, out
     assert "PASSED chapters/unseeded.md::Cell 2" in out, out  # opted out of the comparison
     assert "exit status 1" in out, out
+
+
+ENVIRONMENT_CHAPTER = FRONT_MATTER + """
+
+# A chapter that prints a setting
+
+```{code-cell} ipython3
+import os
+print(os.environ["EMERGENCE_TEST_SETTING"])  # {label}
+```
+"""
+
+
+def test_each_chapter_runs_with_the_callers_environment_of_the_moment(tmp_path: Path, monkeypatch):
+    # the pool's processes come from a fork server that outlives one call: what a chapter
+    # sees must be the environment of the call that executes it, not of the first call
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    for value in ("first", "second"):
+        book = tmp_path / value
+        (book / "chapters").mkdir(parents=True)
+        (book / "chapters" / f"{value}.md").write_text(ENVIRONMENT_CHAPTER.replace("{label}", value))
+        monkeypatch.setenv("EMERGENCE_TEST_SETTING", value)
+        prepare(book, cache)
+        outcome = execute_missing(notebook_chapters(book), cache, processes=1)
+        assert len(outcome["succeeded"]) == 1, outcome
+        chapter = read_chapter(book / "chapters" / f"{value}.md")
+        record = get_cache(str(cache)).match_cache_notebook(chapter)
+        notebook = get_cache(str(cache)).get_cache_bundle(record.pk).nb
+        printed = [output["text"] for cell in notebook.cells if cell.cell_type == "code"
+                   for output in cell.outputs]
+        assert printed == [value + "\n"], printed

@@ -224,17 +224,26 @@ def _execute_and_measure(data: ProcessData, environment: dict[str, str]
                             kernelserver.last_kernel_peak_memory)
 
 
+#: What a chapter's worker process imports (this module's own imports), loaded once by the
+#: pool's fork server (:func:`_worker_context`).
+WORKER_IMPORTS = ("jupyter_cache.cache.main", "jupyter_cache.executors.basic",
+                  "jupyter_cache.executors.utils", "myst_nb.core.read", "nbclient",
+                  "booktools.kernelserver")
+
+
 def _worker_context():
     """How the pool starts its processes, one per chapter: forked from a server process that
-    has imported this module and the main one (``jupyter-book``'s command, say), where
-    there is one ("forkserver"). Python's default with ``max_tasks_per_child`` is a fresh
-    interpreter per chapter, which spent 0.6 s importing jupyter-cache, nbclient and myst-nb
-    before each chapter. The server process keeps the environment it started with, so each
-    task carries the caller's."""
+    has imported what this module imports and the main module (``jupyter-book``'s command,
+    say), where there is one ("forkserver"). Python's default with ``max_tasks_per_child``
+    is a fresh interpreter per chapter, which spent 0.6 s importing jupyter-cache, nbclient
+    and myst-nb before each chapter. Not this module itself: run as ``python -m``, it is
+    the main module, which each process runs afresh (runpy warns if it is already imported).
+    The server process keeps the environment it started with, so each task carries the
+    caller's."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "booktools.execution"])
+    context.set_forkserver_preload(["__main__", *WORKER_IMPORTS])
     return context
 
 
