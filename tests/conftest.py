@@ -1,8 +1,9 @@
-"""The book build, shared by every test of the HTML (marked ``book``, so run last).
+"""The book build, shared by every test of the HTML (marked ``book``, so run last), and a
+writer of small chapters for the tests of the execution machinery.
 
 The session builds the book once, in the ``build`` fixture: tests/test_book.py checks the
 build itself, and the tests of the site (test_site.py, test_browser.py) read its HTML through
-the ``site`` fixture.
+the ``site`` fixture. ``write_chapter`` writes a chapter into a book folder.
 """
 
 from __future__ import annotations
@@ -38,3 +39,28 @@ def site(build: subprocess.CompletedProcess) -> Path:
     if not (HTML / "index.html").is_file():
         pytest.fail("the book build produced no site:\n" + (build.stdout + build.stderr)[-3000:])
     return HTML
+
+
+#: The front matter of a chapter: a MyST Markdown notebook for the ``python3`` kernel.
+CHAPTER_FRONT_MATTER = """\
+---
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
+@pytest.fixture
+def write_chapter():
+    """``write_chapter(book, name, body)``: write ``book/chapters/<name>.md``, the front
+    matter followed by ``body`` (MyST Markdown with code cells); return its path."""
+
+    def write(book: Path, name: str, body: str) -> Path:
+        chapter = book / "chapters" / f"{name}.md"
+        chapter.parent.mkdir(parents=True, exist_ok=True)
+        chapter.write_text(CHAPTER_FRONT_MATTER + body)
+        return chapter
+
+    return write

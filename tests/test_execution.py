@@ -66,19 +66,11 @@ def test_cache_without_stamp_is_treated_as_stale(tmp_path):
     assert not (cache / "executed.ipynb").exists()
 
 
-def _one_cell_chapter(folder: Path) -> Path:
-    (folder / "chapters").mkdir()
-    chapter = folder / "chapters" / "one.md"
-    chapter.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n"
-                       "```{code-cell} ipython3\nprint(6 * 7)\n```\n")
-    return chapter
-
-
-def test_kernels_launch_quietly_with_encrypted_transport(tmp_path, capfd):
+def test_kernels_launch_quietly_with_encrypted_transport(tmp_path, capfd, write_chapter):
     """The kernels of the build and of execute_chapter get CurveZMQ keys from their manager:
     no "[IPKernelApp] WARNING | Kernel is running over TCP without encryption" in the log
     (the kernel writes it to the stderr it inherits, which capfd reads)."""
-    chapter = _one_cell_chapter(tmp_path)
+    chapter = write_chapter(tmp_path, "one", "\n```{code-cell} ipython3\nprint(6 * 7)\n```\n")
     outcome = execute_missing([chapter], tmp_path / "cache", processes=1)
     assert outcome == {"succeeded": [str(chapter)], "failed": []}, outcome
     notebook = nbformat.v4.new_notebook(

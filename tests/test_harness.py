@@ -9,16 +9,7 @@ from jupyter_cache import get_cache
 
 from booktools.execution import execute_missing, notebook_chapters, prepare, read_chapter
 
-FRONT_MATTER = """\
----
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
-BROKEN_CHAPTER = FRONT_MATTER + """
+BROKEN_CHAPTER = """
 
 (broken)=
 # A broken chapter
@@ -33,7 +24,7 @@ x / 0
 """
 
 
-UNSEEDED_CHAPTER = FRONT_MATTER + """
+UNSEEDED_CHAPTER = """
 
 (unseeded)=
 # A chapter that forgot its seed
@@ -64,9 +55,8 @@ def run_chapters(root: Path) -> str:
     return run.stdout + run.stderr + f"\nexit status {run.returncode}"
 
 
-def test_a_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path: Path):
-    (tmp_path / "chapters").mkdir()
-    (tmp_path / "chapters" / "broken.md").write_text(BROKEN_CHAPTER)
+def test_a_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path: Path, write_chapter):
+    write_chapter(tmp_path, "broken", BROKEN_CHAPTER)
     out = run_chapters(tmp_path)
     assert "exit status 1" in out, out
     assert "PASSED chapters/broken.md::Cell 0" in out, out
@@ -74,9 +64,9 @@ def test_a_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path: Path)
     assert "ZeroDivisionError" in out, out
 
 
-def test_a_cell_that_prints_other_numbers_than_the_build_fails_and_is_named(tmp_path: Path):
-    (tmp_path / "chapters").mkdir()
-    (tmp_path / "chapters" / "unseeded.md").write_text(UNSEEDED_CHAPTER)
+def test_a_cell_that_prints_other_numbers_than_the_build_fails_and_is_named(tmp_path: Path,
+                                                                           write_chapter):
+    write_chapter(tmp_path, "unseeded", UNSEEDED_CHAPTER)
     cache = tmp_path / "_build" / ".jupyter_cache"
     prepare(tmp_path, cache)  # stamps the cache with this book's inputs, as a build does
     outcome = execute_missing(notebook_chapters(tmp_path), cache, processes=1)
@@ -89,7 +79,7 @@ def test_a_cell_that_prints_other_numbers_than_the_build_fails_and_is_named(tmp_
     assert "exit status 1" in out, out
 
 
-ENVIRONMENT_CHAPTER = FRONT_MATTER + """
+ENVIRONMENT_CHAPTER = """
 
 # A chapter that prints a setting
 
@@ -100,20 +90,19 @@ print(os.environ["EMERGENCE_TEST_SETTING"])  # {label}
 """
 
 
-def test_each_chapter_runs_with_the_callers_environment_of_the_moment(tmp_path: Path, monkeypatch):
+def test_each_chapter_runs_with_the_callers_environment_of_the_moment(tmp_path: Path, monkeypatch,
+                                                                     write_chapter):
     # the pool's processes come from a fork server that outlives one call: what a chapter
     # sees must be the environment of the call that executes it, not of the first call
     cache = tmp_path / "_build" / ".jupyter_cache"
     for value in ("first", "second"):
         book = tmp_path / value
-        (book / "chapters").mkdir(parents=True)
-        (book / "chapters" / f"{value}.md").write_text(ENVIRONMENT_CHAPTER.replace("{label}", value))
+        chapter = write_chapter(book, value, ENVIRONMENT_CHAPTER.replace("{label}", value))
         monkeypatch.setenv("EMERGENCE_TEST_SETTING", value)
         prepare(book, cache)
         outcome = execute_missing(notebook_chapters(book), cache, processes=1)
         assert len(outcome["succeeded"]) == 1, outcome
-        chapter = read_chapter(book / "chapters" / f"{value}.md")
-        record = get_cache(str(cache)).match_cache_notebook(chapter)
+        record = get_cache(str(cache)).match_cache_notebook(read_chapter(chapter))
         notebook = get_cache(str(cache)).get_cache_bundle(record.pk).nb
         printed = [output["text"] for cell in notebook.cells if cell.cell_type == "code"
                    for output in cell.outputs]

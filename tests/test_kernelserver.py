@@ -67,14 +67,7 @@ def test_figures_still_reach_the_page_and_the_peak_memory_is_reported(server, tm
     assert kernelserver.last_kernel_peak_memory > 50 * 2**20
 
 
-CHAPTER = """\
----
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+CHAPTER = """
 # A chapter
 
 ```{code-cell} ipython3
@@ -84,12 +77,11 @@ print('torch' in sys.modules)
 """
 
 
-def test_the_server_starts_only_when_a_chapter_must_execute(tmp_path, monkeypatch):
+def test_the_server_starts_only_when_a_chapter_must_execute(tmp_path, monkeypatch, write_chapter):
     for name in (kernelserver.SERVER_VARIABLE, kernelserver.FOLDER_VARIABLE):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
-    (tmp_path / "chapters").mkdir()
-    (tmp_path / "chapters" / "chapter.md").write_text(CHAPTER)
+    write_chapter(tmp_path, "chapter", CHAPTER)
     cache = tmp_path / "_build" / ".jupyter_cache"
     execution.prepare(tmp_path, cache)
     assert kernelserver.running_server() is None, "preparing a build must not start the server"
