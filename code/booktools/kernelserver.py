@@ -96,8 +96,9 @@ def start() -> str | None:
     fork: kernels then start as usual, from the same kernelspec, with this process's
     Python). Call it after the kernel environment is set: the server imports the libraries
     with it."""
-    if running_server():
-        return running_server()
+    running = running_server()
+    if running:
+        return running
     folder = use_build_kernelspec()
     if not hasattr(os, "fork"):  # the provisioner then starts kernels as jupyter-client does
         return None
